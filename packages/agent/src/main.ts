@@ -1,0 +1,2 @@
+// Placeholder entry until the agent lands.
+export {};

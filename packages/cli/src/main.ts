@@ -1,0 +1,2 @@
+// Placeholder entry until the CLI lands.
+process.stdout.write('port-linker: not implemented yet\n');

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite, set-up included: `npm test` (what .ci/run calls).
+#   --unit   only unit tests (no root, no sshd needed)
+# Set-up on a fresh machine: installs OpenSSH/iproute2 with apt when missing (as root), npm ci, build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+unit_only=false
+[ "${1:-}" = "--unit" ] && unit_only=true
+
+if ! $unit_only; then
+  bash scripts/setup-system.sh
+fi
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "test: installing dependencies (npm ci)" >&2
+  npm ci --no-fund --no-audit --loglevel=error
+fi
+echo "test: build, typecheck, lint" >&2
+npm run --silent build
+npm run --silent typecheck
+npm run --silent lint
+
+shopt -s globstar nullglob
+unit=(packages/*/src/**/*.test.ts)
+integration=(test/*.test.ts)
+files=("${unit[@]}")
+$unit_only || files+=("${integration[@]}")
+echo "test: running ${#files[@]} test files" >&2
+exec node --import tsx --test --test-concurrency=2 --test-timeout=180000 "${files[@]}"

@@ -1,0 +1,275 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { assertHarnessAvailable } from './preflight.ts';
+import { killTree } from './process-tree.ts';
+import { type RunResult, run, waitFor } from './run.ts';
+
+const SERVICE = join(dirname(fileURLToPath(import.meta.url)), 'service.mjs');
+
+/** Options of a harness remote host. */
+export interface RemoteHostOptions {
+  /** Extra sshd_config lines (e.g. `AllowTcpForwarding no`, `PasswordAuthentication yes`). */
+  sshdConfig?: string[];
+  /** Put this host behind another: its veth pair links to `behind`'s namespace, not the root one. */
+  behind?: RemoteHost;
+}
+
+/** A service started inside the namespace. */
+export interface Service {
+  child: ChildProcess;
+  /** The port it listens on (resolved when 0 was asked). */
+  port: number;
+  stop(): Promise<void>;
+}
+
+let counter = 0;
+
+function pickSubnet(): string {
+  // 10.<100..249>.<0..255>: random per host; checked against addresses in use below.
+  const b = randomBytes(2);
+  return `10.${100 + ((b[0] ?? 0) % 150)}.${b[1] ?? 0}`;
+}
+
+/**
+ * A real "remote host" for tests: a fresh network namespace joined to its parent by a veth pair,
+ * a private OpenSSH sshd listening on <subnet>.2:22 inside it, and generated ed25519 keys.
+ * Everything it starts is killed by PID in `close()`; the namespace and veth are deleted.
+ */
+export class RemoteHost {
+  readonly ns: string;
+  /** Address of the sshd (inside the namespace). */
+  readonly address: string;
+  /** Address of the parent side of the veth pair. */
+  readonly gateway: string;
+  readonly port = 22;
+  readonly user = 'root';
+  /** Private temp dir (0700) holding keys, config and logs. */
+  readonly dir: string;
+  readonly clientKeyPath: string;
+  readonly knownHostsPath: string;
+  readonly hostPublicKey: string;
+  readonly #options: RemoteHostOptions;
+  #sshd: ChildProcess | undefined;
+  #services = new Set<ChildProcess>();
+  #closed = false;
+
+  private constructor(ns: string, subnet: string, dir: string, options: RemoteHostOptions) {
+    this.ns = ns;
+    this.address = `${subnet}.2`;
+    this.gateway = `${subnet}.1`;
+    this.dir = dir;
+    this.clientKeyPath = join(dir, 'id_ed25519');
+    this.knownHostsPath = join(dir, 'known_hosts');
+    this.hostPublicKey = '';
+    this.#options = options;
+  }
+
+  /** Creates the namespace, keys and sshd; resolves once sshd accepts connections. */
+  static async start(options: RemoteHostOptions = {}): Promise<RemoteHost> {
+    assertHarnessAvailable();
+    const ns = `pl${process.pid.toString(36)}${(counter++).toString(36)}${randomBytes(1).toString('hex')}`.slice(0, 12);
+    const used = (await run(['ip', '-o', '-4', 'addr', 'show'])).stdout;
+    let subnet = pickSubnet();
+    while (used.includes(` ${subnet}.`)) subnet = pickSubnet();
+    const dir = mkdtempSync(join(tmpdir(), 'port-linker-host-'));
+    const host = new RemoteHost(ns, subnet, dir, options);
+    try {
+      await host.#createNetwork(subnet);
+      await host.#createKeys();
+      await host.startSshd();
+    } catch (err) {
+      await host.close();
+      throw err;
+    }
+    return host;
+  }
+
+  async #createNetwork(subnet: string): Promise<void> {
+    const a = `${this.ns}a`;
+    const b = `${this.ns}b`;
+    const parent = this.#options.behind?.ns;
+    await run(['ip', 'netns', 'add', this.ns]);
+    await run(['ip', 'link', 'add', a, 'type', 'veth', 'peer', 'name', b]);
+    await run(['ip', 'link', 'set', b, 'netns', this.ns]);
+    if (parent) await run(['ip', 'link', 'set', a, 'netns', parent]);
+    const inParent = parent ? ['ip', '-n', parent] : ['ip'];
+    await run([...inParent, 'addr', 'add', `${subnet}.1/24`, 'dev', a]);
+    await run([...inParent, 'link', 'set', a, 'up']);
+    await run(['ip', '-n', this.ns, 'addr', 'add', `${subnet}.2/24`, 'dev', b]);
+    await run(['ip', '-n', this.ns, 'link', 'set', b, 'up']);
+    await run(['ip', '-n', this.ns, 'link', 'set', 'lo', 'up']);
+  }
+
+  async #createKeys(): Promise<void> {
+    await run([
+      'ssh-keygen',
+      '-q',
+      '-t',
+      'ed25519',
+      '-N',
+      '',
+      '-C',
+      'harness-host',
+      '-f',
+      join(this.dir, 'host_ed25519'),
+    ]);
+    await run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'harness-client', '-f', this.clientKeyPath]);
+    writeFileSync(join(this.dir, 'authorized_keys'), readFileSync(`${this.clientKeyPath}.pub`));
+    const pub = readFileSync(join(this.dir, 'host_ed25519.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' ');
+    (this as { hostPublicKey: string }).hostPublicKey = pub;
+    writeFileSync(this.knownHostsPath, `${this.address} ${pub}\n`, { mode: 0o600 });
+    const config = [
+      `ListenAddress ${this.address}:${this.port}`,
+      `HostKey ${join(this.dir, 'host_ed25519')}`,
+      `AuthorizedKeysFile ${join(this.dir, 'authorized_keys')} .ssh/authorized_keys`,
+      `PidFile ${join(this.dir, 'sshd.pid')}`,
+      'StrictModes no',
+      'UsePAM no',
+      'PermitRootLogin prohibit-password',
+      'MaxStartups 200:30:400',
+      'MaxSessions 200',
+      ...(this.#options.sshdConfig ?? []),
+    ];
+    writeFileSync(join(this.dir, 'sshd_config'), `${config.join('\n')}\n`);
+  }
+
+  /** The client private key (OpenSSH format). */
+  get clientKey(): Buffer {
+    return readFileSync(this.clientKeyPath);
+  }
+
+  /** Options for OpenSSH's `ssh` that reach this host with its key and known_hosts. */
+  sshArgs(): string[] {
+    return [
+      '-i',
+      this.clientKeyPath,
+      '-o',
+      `UserKnownHostsFile=${this.knownHostsPath}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'LogLevel=ERROR',
+      '-p',
+      String(this.port),
+      `${this.user}@${this.address}`,
+    ];
+  }
+
+  /** Starts (or restarts) sshd; resolves once it listens. */
+  async startSshd(): Promise<void> {
+    if (this.#sshd) return;
+    mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }); // privilege separation dir: sshd refuses to start without it
+    const log = join(this.dir, 'sshd.log');
+    const sshd = spawn(
+      'ip',
+      ['netns', 'exec', this.ns, '/usr/sbin/sshd', '-D', '-e', '-f', join(this.dir, 'sshd_config'), '-E', log],
+      { stdio: 'ignore' },
+    );
+    this.#sshd = sshd;
+    let exited = false;
+    sshd.on('exit', () => {
+      exited = true;
+    });
+    await waitFor(
+      async () => {
+        if (exited) throw new Error(`sshd exited at start: ${this.sshdLog().trim().split('\n').pop() ?? ''}`);
+        const out = await this.exec(['ss', '-Hltn', `sport = :${this.port}`]);
+        return out.stdout.trim() !== '';
+      },
+      'sshd to listen',
+      10_000,
+    );
+  }
+
+  /** Kills sshd and every per-connection child (existing SSH sessions drop, like a server restart). */
+  async stopSshd(): Promise<void> {
+    const sshd = this.#sshd;
+    if (!sshd?.pid) return;
+    this.#sshd = undefined;
+    const gone = new Promise((r) => (sshd.exitCode !== null ? r(null) : sshd.once('exit', r)));
+    killTree(sshd.pid, 'SIGKILL');
+    await gone;
+  }
+
+  /** What sshd logged so far. */
+  sshdLog(): string {
+    try {
+      return readFileSync(join(this.dir, 'sshd.log'), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  /** Runs a command inside the namespace (no shell) and waits for it. */
+  exec(argv: readonly string[], opts: { allowFail?: boolean; input?: string } = {}): Promise<RunResult> {
+    return run(['ip', 'netns', 'exec', this.ns, ...argv], opts);
+  }
+
+  /** Starts a long-running process inside the namespace; killed by `close()`. */
+  spawn(argv: readonly string[], stdio: 'ignore' | 'pipe' = 'pipe'): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', this.ns, ...argv], { stdio });
+    this.#services.add(child);
+    child.on('exit', () => this.#services.delete(child));
+    return child;
+  }
+
+  /** Starts a test service (`tcp-echo`, `udp-echo`, `http`, `tcp-listen`) in the namespace; resolves when listening. */
+  async serve(mode: 'tcp-echo' | 'udp-echo' | 'http' | 'tcp-listen', port = 0, bind = '0.0.0.0'): Promise<Service> {
+    const child = this.spawn([process.execPath, SERVICE, mode, String(port), bind]);
+    const actual = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      let err = '';
+      child.stderr?.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
+      child.stdout?.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /ready (\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      child.on('exit', (code) => reject(new Error(`service ${mode} ${bind}:${port} exited ${code}: ${err.trim()}`)));
+    });
+    return {
+      child,
+      port: actual,
+      stop: async () => {
+        if (child.exitCode !== null || !child.pid) return;
+        const gone = new Promise((r) => child.once('exit', r));
+        killTree(child.pid, 'SIGKILL');
+        await gone;
+      },
+    };
+  }
+
+  /** Takes the veth link down (a dropped network: packets vanish, connections hang). */
+  async linkDown(): Promise<void> {
+    await run([...this.#parentIp(), 'link', 'set', `${this.ns}a`, 'down']);
+  }
+
+  /** Brings the veth link back up. */
+  async linkUp(): Promise<void> {
+    await run([...this.#parentIp(), 'link', 'set', `${this.ns}a`, 'up']);
+  }
+
+  #parentIp(): string[] {
+    const parent = this.#options.behind?.ns;
+    return parent ? ['ip', '-n', parent] : ['ip'];
+  }
+
+  /** Kills everything started here (by PID), deletes veth and namespace, removes the temp dir. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const child of this.#services) if (child.pid) killTree(child.pid, 'SIGKILL');
+    await this.stopSshd();
+    await run([...this.#parentIp(), 'link', 'del', `${this.ns}a`], { allowFail: true });
+    await run(['ip', 'netns', 'del', this.ns], { allowFail: true });
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
