@@ -1,0 +1,274 @@
+import { EventEmitter } from 'node:events';
+import type { Server } from 'node:net';
+import type { ForwardSpec } from './forward-spec.ts';
+import { bindErrorCode, boundPort, listenTcp } from './local-bind.ts';
+import { type Dialer, type ForwardStats, TcpForward } from './tcp-forward.ts';
+
+/** What to do when the wanted local port is taken. */
+export type ConflictPolicy = 'remap' | 'skip' | 'kill';
+
+/** `forward_added` event fields (PRODUCT.md section 3). */
+export interface ForwardAddedEvent {
+  protocol: 'tcp' | 'udp';
+  remote_addr: string;
+  remote_port: number;
+  local_port: number;
+  local_addrs: string[];
+  process?: string;
+  origin: 'auto' | 'explicit';
+}
+
+/** `forward_removed` event fields. */
+export interface ForwardRemovedEvent {
+  protocol: 'tcp' | 'udp';
+  remote_port: number;
+  local_port: number;
+  reason: 'remote_closed' | 'filtered' | 'shutdown';
+}
+
+/** `conflict` event fields. */
+export interface ConflictEvent {
+  protocol: 'tcp' | 'udp';
+  remote_port: number;
+  wanted_local_port: number;
+  action: 'remap' | 'skip' | 'kill';
+  local_port?: number;
+  reason: string;
+}
+
+/** Events of a ForwardManager. */
+export interface ForwardManagerEvents {
+  forward_added: [ForwardAddedEvent];
+  forward_removed: [ForwardRemovedEvent];
+  conflict: [ConflictEvent];
+}
+
+/** Frees a local port held by another process; resolves true if it was freed. */
+export type PortKiller = (port: number) => Promise<boolean>;
+
+/** Options of a ForwardManager. */
+export interface ForwardManagerOptions {
+  conflict: ConflictPolicy;
+  /** Used by the `kill` policy (finds, confirms and kills the local owner). */
+  killOwner?: PortKiller;
+  log?: (level: 'error' | 'warn' | 'info' | 'debug', msg: string) => void;
+  /** How long an accepted connection waits for a reconnect before it is dropped (default 10 s). */
+  dialWaitMs?: number;
+}
+
+/** One active forward, for tables and status. */
+export interface ForwardInfo {
+  spec: ForwardSpec;
+  localPort: number;
+  addresses: string[];
+  stats: ForwardStats;
+}
+
+/**
+ * Keeps local listeners equal to the desired set of forwards. `sync(desired)` adds what is new
+ * and stops what is gone; local ports chosen once (including remaps) are kept for the session,
+ * so a reconnect or a flapping remote service gets the same local port back.
+ */
+export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
+  readonly #options: ForwardManagerOptions;
+  readonly #active = new Map<string, TcpForward>();
+  readonly #assigned = new Map<string, number>();
+  readonly #skipped = new Set<string>();
+  #dialer: Dialer | undefined;
+  #waiters: Array<(d: Dialer | undefined) => void> = [];
+  #queue: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  /** Creates an empty manager. */
+  constructor(options: ForwardManagerOptions) {
+    super();
+    this.#options = options;
+  }
+
+  /** Sets the dialer (connected) or clears it (reconnecting: new connections wait for it). */
+  setDialer(dialer: Dialer | undefined): void {
+    this.#dialer = dialer;
+    if (dialer) {
+      for (const w of this.#waiters.splice(0)) w(dialer);
+    }
+  }
+
+  /** Active forwards with their counters. */
+  list(): ForwardInfo[] {
+    return [...this.#active.values()].map((f) => ({
+      spec: f.spec,
+      localPort: f.localPort,
+      addresses: f.addresses,
+      stats: f.stats,
+    }));
+  }
+
+  /** Local port of an active forward by spec key. */
+  localPortOf(key: string): number | undefined {
+    return this.#active.get(key)?.localPort;
+  }
+
+  /** Makes the active set equal `desired` (serialized: concurrent calls apply in order). */
+  sync(desired: readonly ForwardSpec[]): Promise<void> {
+    const run = this.#queue.then(() => this.#apply(desired));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Stops every listener and connection. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#queue;
+    for (const [key, f] of this.#active) {
+      f.destroy();
+      this.#active.delete(key);
+      this.emit('forward_removed', {
+        protocol: f.spec.protocol,
+        remote_port: f.spec.remotePort,
+        local_port: f.localPort,
+        reason: 'shutdown',
+      });
+    }
+    for (const w of this.#waiters.splice(0)) w(undefined);
+  }
+
+  async #apply(desired: readonly ForwardSpec[]): Promise<void> {
+    if (this.#closed) return;
+    const want = new Map(desired.map((s) => [s.key, s]));
+    for (const [key, f] of this.#active) {
+      if (want.has(key) && sameTarget(want.get(key), f.spec)) continue;
+      f.stopAccepting();
+      this.#active.delete(key);
+      this.emit('forward_removed', {
+        protocol: f.spec.protocol,
+        remote_port: f.spec.remotePort,
+        local_port: f.localPort,
+        reason: 'remote_closed',
+      });
+    }
+    for (const key of this.#skipped) if (!want.has(key)) this.#skipped.delete(key);
+    for (const spec of want.values()) {
+      if (this.#active.has(spec.key) || this.#skipped.has(spec.key)) continue;
+      await this.#add(spec);
+    }
+  }
+
+  async #add(spec: ForwardSpec): Promise<void> {
+    const log = this.#options.log ?? (() => {});
+    const wanted = this.#assigned.get(spec.key) ?? spec.wantedLocalPort;
+    const [primary, ...secondary] = spec.bind;
+    if (!primary) return;
+    let servers: Server[] | undefined;
+    let firstError = '';
+    try {
+      servers = await this.#bindAll(primary, secondary, wanted, spec);
+    } catch (err) {
+      firstError = bindErrorCode(err);
+    }
+    if (!servers) {
+      const conflict = (action: ConflictEvent['action'], local_port?: number, reason = firstError) =>
+        this.emit('conflict', {
+          protocol: spec.protocol,
+          remote_port: spec.remotePort,
+          wanted_local_port: wanted,
+          action,
+          ...(local_port === undefined ? {} : { local_port }),
+          reason,
+        });
+      const privileged = firstError === 'EACCES';
+      let policy: ConflictPolicy = privileged ? 'remap' : this.#options.conflict;
+      if (firstError !== 'EADDRINUSE' && !privileged) {
+        log('warn', `cannot listen on ${primary}:${wanted} for remote port ${spec.remotePort}: ${firstError}`);
+        policy = 'remap';
+      }
+      if (policy === 'kill') {
+        const freed = await (this.#options.killOwner?.(wanted) ?? Promise.resolve(false));
+        if (freed) {
+          try {
+            servers = await this.#bindAll(primary, secondary, wanted, spec);
+            conflict('kill', wanted);
+          } catch (err) {
+            firstError = bindErrorCode(err);
+          }
+        }
+        if (!servers) policy = 'skip';
+      }
+      if (policy === 'skip' && !servers) {
+        this.#skipped.add(spec.key);
+        conflict('skip', undefined, `local port ${wanted} is in use`);
+        return;
+      }
+      if (policy === 'remap' && !servers) {
+        try {
+          servers = await this.#bindAll(primary, secondary, 0, spec);
+        } catch (err) {
+          log('error', `cannot listen on ${primary} for remote port ${spec.remotePort}: ${bindErrorCode(err)}`);
+          this.#skipped.add(spec.key);
+          return;
+        }
+        conflict(
+          'remap',
+          boundPort(servers[0] as Server),
+          privileged ? 'privileged port' : `local port ${wanted} is in use`,
+        );
+      }
+    }
+    if (!servers || this.#closed) {
+      for (const s of servers ?? []) s.close();
+      return;
+    }
+    const localPort = boundPort(servers[0] as Server);
+    this.#assigned.set(spec.key, localPort);
+    const forward = new TcpForward(spec, localPort, servers, {
+      dialer: () => this.#waitDialer(),
+      log: (level, msg) => log(level, msg),
+    });
+    this.#active.set(spec.key, forward);
+    this.emit('forward_added', {
+      protocol: spec.protocol,
+      remote_addr: spec.remoteHost,
+      remote_port: spec.remotePort,
+      local_port: localPort,
+      local_addrs: forward.addresses,
+      ...(spec.process ? { process: spec.process } : {}),
+      origin: spec.origin,
+    });
+  }
+
+  /** Binds the primary address (must work) then the others on the same port (best effort). */
+  async #bindAll(primary: string, secondary: string[], port: number, spec: ForwardSpec): Promise<Server[]> {
+    const servers = [await listenTcp(primary, port, () => {})];
+    const actual = boundPort(servers[0] as Server);
+    for (const addr of secondary) {
+      try {
+        servers.push(await listenTcp(addr, actual, () => {}));
+      } catch (err) {
+        this.#options.log?.(
+          'debug',
+          `remote port ${spec.remotePort}: no ${addr}:${actual} listener (${bindErrorCode(err)})`,
+        );
+      }
+    }
+    return servers;
+  }
+
+  #waitDialer(): Promise<Dialer | undefined> {
+    if (this.#dialer) return Promise.resolve(this.#dialer);
+    if (this.#closed) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== done);
+        resolve(undefined);
+      }, this.#options.dialWaitMs ?? 10_000);
+      const done = (d: Dialer | undefined) => {
+        clearTimeout(timer);
+        resolve(d);
+      };
+      this.#waiters.push(done);
+    });
+  }
+}
+
+function sameTarget(a: ForwardSpec | undefined, b: ForwardSpec): boolean {
+  return !!a && a.remoteHost === b.remoteHost && a.remotePort === b.remotePort && a.bind.join() === b.bind.join();
+}
