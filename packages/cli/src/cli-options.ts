@@ -1,0 +1,161 @@
+import { ErrorCode, PortLinkerError } from '@port-linker/proto';
+import { Command, CommanderError, Option } from 'commander';
+import { type Level, type LogFormat, parseLevel } from './logger.ts';
+
+/** Everything the command line asks for, validated. */
+export interface CliConfig {
+  target: string;
+  ports?: string;
+  exclude?: string;
+  defaultExcludes: boolean;
+  protocol: 'tcp' | 'udp' | 'both';
+  transport: 'auto' | 'stdio' | 'tcp' | 'quic';
+  localForwards: string[];
+  auto: boolean;
+  conflict: 'remap' | 'skip' | 'kill';
+  agent: 'auto' | 'node' | 'binary' | 'none';
+  identities: string[];
+  jump?: string;
+  sshConfig?: string;
+  sshOptions: string[];
+  json: boolean;
+  logLevel: Level;
+  logFormat: LogFormat;
+  notify: boolean;
+}
+
+/** A usage error: exit 2 with one line. */
+export class CliUsageError extends PortLinkerError {
+  constructor(message: string) {
+    super(ErrorCode.Usage, message);
+  }
+}
+
+/** Either a config to run, or text already printed for --help/--version (exit 0). */
+export type ParseResult = { kind: 'run'; config: CliConfig } | { kind: 'exit'; code: number };
+
+const EXAMPLES = `
+Examples:
+  port-linker dev@devbox                 mirror every TCP/UDP port of devbox to localhost
+  port-linker devbox -p 3000,5173,8000-8999
+                                         only these remote ports
+  port-linker db.internal -J bastion --no-auto -L 5432:localhost:5432
+                                         one explicit forward through a jump host (like ssh -N -L)
+  port-linker vm --json | jq .           machine-readable events on stdout
+
+Exit codes: 0 stopped (Ctrl-C/SIGTERM), 2 usage error, 3 authentication or host-key failure,
+4 could not connect on the first attempt, 1 anything else.`;
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** The commander program (no side effects until parsed). */
+export function buildProgram(version: string, write: { out: (s: string) => void; err: (s: string) => void }): Command {
+  const program = new Command('port-linker')
+    .description('Mirror every listening port of a remote host to localhost, over SSH.')
+    .argument('<target>', '[user@]host[:port] or an ssh_config Host alias')
+    .version(version, '-V, --version')
+    .option('-p, --ports <list>', 'only these remote ports/ranges, e.g. 3000,5173,8000-8999')
+    .option('-x, --exclude <list>', 'never these ports (added to the defaults)')
+    .option('--no-default-excludes', 'also mirror 22, 53, 111, 631, 5353, 41641')
+    .addOption(
+      new Option('--protocol <proto>', 'which protocols to mirror').choices(['tcp', 'udp', 'both']).default('both'),
+    )
+    .addOption(
+      new Option('--transport <kind>', 'agent transport (auto = best offered)')
+        .choices(['auto', 'stdio', 'tcp', 'quic'])
+        .default('auto'),
+    )
+    .option('-L <forward>', 'explicit forward [bind:]lport:rhost:rport (repeatable)', collect, [])
+    .option('--no-auto', 'explicit forwards only, no mirroring (like ssh -N -L)')
+    .addOption(
+      new Option('--conflict <policy>', 'local port busy: remap to a free port, skip it, or kill its owner')
+        .choices(['remap', 'skip', 'kill'])
+        .default('remap'),
+    )
+    .addOption(
+      new Option('--agent <mode>', 'how the remote agent runs (none = agentless scanning)')
+        .choices(['auto', 'node', 'binary', 'none'])
+        .default('auto'),
+    )
+    .option('-i, --identity <file>', 'identity file (repeatable)', collect, [])
+    .option('-J, --jump <hosts>', 'jump hosts [user@]host[:port],... (like ssh -J)')
+    .option('-F, --ssh-config <file>', 'ssh_config file to read instead of ~/.ssh/config')
+    .option('-o <option>', 'ssh option Key=value, e.g. -o StrictHostKeyChecking=accept-new (repeatable)', collect, [])
+    .option('--json', 'machine-readable events on stdout (logs stay on stderr)')
+    .addOption(
+      new Option('--log-level <level>', 'log detail (env PORT_LINKER_LOG overrides)')
+        .choices(['error', 'warn', 'info', 'debug', 'trace'])
+        .default('info'),
+    )
+    .addOption(
+      new Option('--log-format <format>', 'log line format').choices(['pretty', 'compact', 'json']).default('pretty'),
+    )
+    .option('--no-notify', 'no desktop notifications (off anyway without a display)')
+    .addHelpText('after', EXAMPLES)
+    .showSuggestionAfterError(true)
+    .configureOutput({ writeOut: write.out, writeErr: write.err, outputError: () => {} })
+    .exitOverride();
+  return program;
+}
+
+/** Parses argv (without node and script) into a config; throws CliUsageError with one line. */
+export function parseCli(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  version: string,
+  write: { out: (s: string) => void; err: (s: string) => void },
+): ParseResult {
+  const program = buildProgram(version, write);
+  try {
+    program.parse(argv as string[], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+        return { kind: 'exit', code: 0 };
+      }
+      const text = err.message.replace(/^error: /, '').split('\n')[0] ?? err.message;
+      throw new CliUsageError(`${text} (see port-linker --help)`);
+    }
+    throw err;
+  }
+  const o = program.opts();
+  const envLevel = env.PORT_LINKER_LOG;
+  if (envLevel !== undefined && envLevel !== '' && !parseLevel(envLevel)) {
+    throw new CliUsageError(`PORT_LINKER_LOG=${envLevel} is not a level (use error, warn, info, debug or trace)`);
+  }
+  const target = program.args[0] ?? '';
+  if (target.trim() === '' || target.startsWith('-')) {
+    throw new CliUsageError(`"${target}" is not a host (use [user@]host[:port])`);
+  }
+  for (const opt of o.o as string[]) {
+    if (!/^[A-Za-z][A-Za-z0-9]*(=|\s+)\S/.test(opt)) {
+      throw new CliUsageError(`-o ${opt}: expected Option=value, e.g. -o StrictHostKeyChecking=accept-new`);
+    }
+  }
+  if (!o.auto && (o.L as string[]).length === 0) {
+    throw new CliUsageError('--no-auto needs at least one -L forward (e.g. -L 8080:localhost:80)');
+  }
+  return {
+    kind: 'run',
+    config: {
+      target,
+      ports: o.ports,
+      exclude: o.exclude,
+      defaultExcludes: o.defaultExcludes,
+      protocol: o.protocol,
+      transport: o.transport,
+      localForwards: o.L,
+      auto: o.auto,
+      conflict: o.conflict,
+      agent: o.agent,
+      identities: o.identity,
+      jump: o.jump,
+      sshConfig: o.sshConfig,
+      sshOptions: o.o,
+      json: o.json === true,
+      logLevel: parseLevel(envLevel) ?? o.logLevel,
+      logFormat: o.logFormat,
+      notify: o.notify,
+    },
+  };
+}

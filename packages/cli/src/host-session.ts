@@ -1,0 +1,213 @@
+import { type AgentLink, type DeployResult, deployAgent, startAgent } from '@port-linker/deploy';
+import { type ForwardManager, type ForwardSpec, type PortFilter, parseLocalForward } from '@port-linker/forward';
+import { ErrorCode, type Message, PortLinkerError } from '@port-linker/proto';
+import { connect, type Prompter, type ResolvedHost, type SshConnection } from '@port-linker/ssh';
+import { backoffDelayMs, sleep } from './backoff.ts';
+import type { CliConfig } from './cli-options.ts';
+import type { EventWriter } from './event-writer.ts';
+import type { Level, Logger } from './logger.ts';
+import { RemotePorts } from './remote-ports.ts';
+import type { StatusView } from './status-view.ts';
+
+/** How often the agent checks its scanner (ms): fast enough for the < 250 ms detection target. */
+const WATCH_INTERVAL_MS = 150;
+
+/** Collaborators of a session, injected by main (and by tests). */
+export interface SessionDeps {
+  log: Logger;
+  events: EventWriter;
+  manager: ForwardManager;
+  filter: PortFilter;
+  view?: StatusView;
+  prompt?: Prompter;
+}
+
+/**
+ * One host, for the life of the process: connect, deploy and supervise the agent, turn its pushes
+ * into forwards, and on connection loss keep the listeners bound, back off (1 s doubling to 30 s,
+ * forever) and re-sync after reconnecting. Resolves on a clean stop (signal aborted); rejects only
+ * when the first connection fails or authentication/host-key checks fail later.
+ */
+export class HostSession {
+  readonly #cfg: CliConfig;
+  readonly #host: ResolvedHost;
+  readonly #deps: SessionDeps;
+  readonly #explicit: ForwardSpec[];
+  readonly #remote = new RemotePorts();
+  #link: AgentLink | undefined;
+  #conn: SshConnection | undefined;
+
+  /** `host` is the resolved ssh target; explicit forwards are parsed here (UsageError on junk). */
+  constructor(cfg: CliConfig, host: ResolvedHost, deps: SessionDeps) {
+    this.#cfg = cfg;
+    this.#host = host;
+    this.#deps = deps;
+    this.#explicit = [...host.localForwards.map(localForwardFromConfig), ...cfg.localForwards].map(parseLocalForward);
+  }
+
+  /** Runs until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    const { log, events, manager, view } = this.#deps;
+    const where = `${this.#host.user}@${this.#host.hostname}:${this.#host.port}`;
+    let attempt = 0;
+    let connectedOnce = false;
+    try {
+      while (!signal.aborted) {
+        view?.setStatus(connectedOnce ? `reconnecting to ${where} (attempt ${attempt})` : `connecting to ${where}`);
+        let conn: SshConnection;
+        try {
+          conn = await connect(this.#host, {
+            log: (level, msg) => log.log(level, msg),
+            ...(this.#deps.prompt ? { prompt: this.#deps.prompt } : {}),
+            signal,
+          });
+        } catch (err) {
+          if (signal.aborted) break;
+          if (!connectedOnce || isFatal(err)) throw err;
+          attempt++;
+          const delay = backoffDelayMs(attempt);
+          log.warn(`reconnect to ${where} failed: ${(err as Error).message}; retrying in ${delay / 1000} s`);
+          events.emit('reconnecting', { attempt, delay_ms: delay });
+          view?.setStatus(`disconnected: retrying in ${delay / 1000} s (attempt ${attempt})`, Date.now() + delay);
+          await sleep(delay, signal);
+          continue;
+        }
+        this.#conn = conn;
+        if (connectedOnce) {
+          events.emit('reconnected', { attempt });
+          log.info(`reconnected to ${where} after ${attempt} attempt(s)`);
+        } else {
+          log.info(`connected to ${where}`);
+        }
+        events.emit('connected', { host: this.#host.hostname, user: this.#host.user, port: this.#host.port });
+        view?.setStatus(`connected to ${where}`);
+        connectedOnce = true;
+        attempt = 0;
+        const closed = new Promise<string>((resolve) => conn.once('close', (reason: string) => resolve(reason)));
+        manager.setDialer((h, p) => conn.forwardOut(h, p));
+        await this.#resync();
+        if (this.#cfg.auto) void this.#superviseAgent(conn, closed, signal);
+        const stop = new Promise<string>((resolve) =>
+          signal.addEventListener('abort', () => resolve('stop'), { once: true }),
+        );
+        const reason = await Promise.race([closed, stop]);
+        manager.setDialer(undefined);
+        if (signal.aborted) break;
+        await this.#stopAgent();
+        this.#conn = undefined;
+        log.warn(`disconnected from ${where}: ${reason}; local ports stay bound while reconnecting`);
+        events.emit('disconnected', { reason });
+        attempt = 1;
+        const delay = backoffDelayMs(attempt);
+        events.emit('reconnecting', { attempt, delay_ms: delay });
+        view?.setStatus(`disconnected: retrying in ${delay / 1000} s (attempt ${attempt})`, Date.now() + delay);
+        await sleep(delay, signal);
+      }
+    } finally {
+      await this.#shutdown();
+    }
+  }
+
+  async #shutdown(): Promise<void> {
+    await this.#stopAgent();
+    this.#conn?.close();
+    this.#conn = undefined;
+    await this.#deps.manager.close();
+  }
+
+  async #stopAgent(): Promise<void> {
+    const link = this.#link;
+    this.#link = undefined;
+    if (!link) return;
+    try {
+      link.send({ type: 'Shutdown' });
+    } catch {
+      // channel already gone
+    }
+    await link.close().catch(() => {});
+  }
+
+  /** Deploys and runs the agent for one connection; restarts it if it dies, falls back to agentless. */
+  async #superviseAgent(conn: SshConnection, closed: Promise<string>, signal: AbortSignal): Promise<void> {
+    const { log, events, view } = this.#deps;
+    let mode = this.#cfg.agent;
+    let gone = false;
+    void closed.then(() => {
+      gone = true;
+    });
+    const starts: number[] = [];
+    while (!gone && !signal.aborted) {
+      let deployed: DeployResult;
+      let link: AgentLink;
+      try {
+        deployed = await deployAgent(conn, { mode, log: (level, msg) => log.log(level, msg) });
+        link = await startAgent(conn, deployed, { log: (level: Level, msg: string) => log.log(level, msg) });
+      } catch (err) {
+        if (gone || signal.aborted) return;
+        if (mode !== 'none') {
+          log.warn(`agent could not start (${(err as Error).message}); falling back to agentless scanning`);
+          mode = 'none';
+          continue;
+        }
+        log.error(`agentless scanning failed too: ${(err as Error).message}; only explicit forwards work`);
+        events.emit('error', { message: (err as Error).message });
+        return;
+      }
+      if (gone || signal.aborted) {
+        await link.close().catch(() => {});
+        return;
+      }
+      this.#link = link;
+      const transport = 'stdio';
+      events.emit('agent', {
+        mode: deployed.mode,
+        transport,
+        platform: deployed.platform,
+        bytes_uploaded: deployed.bytesUploaded,
+        ...(deployed.reason ? { reason: deployed.reason } : {}),
+      });
+      log.info(
+        `agent: ${deployed.mode} on ${deployed.platform}, transport ${transport}, ${deployed.bytesUploaded} bytes uploaded${deployed.reason ? ` (${deployed.reason})` : ''}`,
+      );
+      view?.setAgent(`${deployed.mode}/${transport}`);
+      link.on('message', (m: Message) => this.#onAgentMessage(m));
+      link.on('log', (e) => log.log(e.level, e.message, { source: 'agent', target: e.target || undefined }));
+      const exited = new Promise<string>((resolve) => link.once('exit', (reason: string) => resolve(reason)));
+      link.send({ type: 'WatchRequest', tcp: this.#cfg.protocol !== 'udp', udp: false, intervalMs: WATCH_INTERVAL_MS });
+      const reason = await Promise.race([exited, closed.then(() => 'connection closed')]);
+      if (this.#link === link) this.#link = undefined;
+      if (gone || signal.aborted) return;
+      log.warn(`agent exited (${reason}); restarting it`);
+      const now = Date.now();
+      starts.push(now);
+      if (starts.filter((t) => now - t < 60_000).length >= 3 && mode !== 'none') {
+        log.warn('agent keeps dying; switching to agentless scanning');
+        mode = 'none';
+      }
+    }
+  }
+
+  #onAgentMessage(m: Message): void {
+    if (m.type !== 'ScanDelta') return;
+    this.#remote.apply(m);
+    void this.#resync();
+  }
+
+  async #resync(): Promise<void> {
+    const { log, manager, filter } = this.#deps;
+    const { specs, notes } = this.#remote.desired(filter, { tcp: this.#cfg.protocol !== 'udp', udp: false });
+    for (const n of notes) log.info(n);
+    await manager.sync([...this.#explicit, ...(this.#cfg.auto ? specs : [])]);
+  }
+}
+
+/** Auth and host-key failures stop the session even after it was connected once (retrying cannot fix them). */
+function isFatal(err: unknown): boolean {
+  return err instanceof PortLinkerError && (err.code === ErrorCode.Auth || err.code === ErrorCode.HostKey);
+}
+
+/** ssh_config `LocalForward [bind:]port host:hostport` -> the -L form. */
+function localForwardFromConfig(line: string): string {
+  const [listen = '', target = ''] = line.trim().split(/\s+/);
+  return `${listen}:${target}`;
+}

@@ -1,0 +1,113 @@
+import { styleText } from 'node:util';
+import type { ForwardInfo } from '@port-linker/forward';
+
+/** Human size: 0 B, 12.3 KiB, 4.0 MiB... */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
+}
+
+/** Renders the forwards table (pure, for tests): one row per forward, sorted by remote port. */
+export function renderTable(forwards: readonly ForwardInfo[], color: boolean): string[] {
+  if (forwards.length === 0) return [];
+  const rows = [...forwards]
+    .sort((a, b) => a.spec.remotePort - b.spec.remotePort || a.spec.key.localeCompare(b.spec.key))
+    .map((f) => [
+      f.spec.protocol,
+      `${f.spec.remoteHost.includes(':') ? `[${f.spec.remoteHost}]` : f.spec.remoteHost}:${f.spec.remotePort}`,
+      `localhost:${f.localPort}${f.localPort !== f.spec.wantedLocalPort && f.spec.wantedLocalPort !== 0 ? ' (remapped)' : ''}`,
+      f.spec.process || (f.spec.origin === 'explicit' ? '-L' : ''),
+      `${f.stats.open}/${f.stats.total}`,
+      `${formatBytes(f.stats.bytesIn)} / ${formatBytes(f.stats.bytesOut)}`,
+    ]);
+  const head = ['proto', 'remote', 'local', 'process', 'conns', 'in / out'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  const header = line(head);
+  return [color ? styleText('bold', header) : header, ...rows.map(line)];
+}
+
+/**
+ * Live table of forwards plus a status line, redrawn in place on a TTY (stderr). Log lines are
+ * printed above it: the logger calls clear() before and draw() after each line.
+ */
+export class StatusView {
+  readonly #write: (s: string) => void;
+  readonly #color: boolean;
+  readonly #list: () => ForwardInfo[];
+  #drawn = 0;
+  #status = 'starting';
+  #until: number | undefined;
+  #agent = '';
+  #timer: NodeJS.Timeout | undefined;
+
+  /** `list` gives the current forwards; `write` writes raw text to the terminal. */
+  constructor(list: () => ForwardInfo[], write: (s: string) => void, color: boolean) {
+    this.#list = list;
+    this.#write = write;
+    this.#color = color;
+  }
+
+  /** Starts the periodic redraw (counters, countdowns). */
+  start(): void {
+    this.#timer = setInterval(() => this.redraw(), 1000);
+    this.#timer.unref();
+    this.draw();
+  }
+
+  /** Sets the status line; `until` (epoch ms) shows a countdown. */
+  setStatus(text: string, until?: number): void {
+    this.#status = text;
+    this.#until = until;
+    this.redraw();
+  }
+
+  /** Sets the agent part of the status line (`node/stdio`). */
+  setAgent(text: string): void {
+    this.#agent = text;
+    this.redraw();
+  }
+
+  /** Erases what was drawn. */
+  clear(): void {
+    if (this.#drawn > 0) this.#write(`\x1b[${this.#drawn}F\x1b[J`);
+    this.#drawn = 0;
+  }
+
+  /** Draws the table and status line below the cursor. */
+  draw(): void {
+    const lines = renderTable(this.#list(), this.#color);
+    let status = this.#status;
+    if (this.#until !== undefined) {
+      const left = Math.max(0, Math.ceil((this.#until - Date.now()) / 1000));
+      status = status.replace(/retrying in \d+ s/, `retrying in ${left} s`);
+    }
+    const agent = this.#agent ? ` | agent ${this.#agent}` : '';
+    const count = ` | ${lines.length > 0 ? lines.length - 1 : 0} forward(s) | Ctrl-C to stop`;
+    const text = `${status}${agent}${count}`;
+    lines.push(this.#color ? styleText('cyan', text) : text);
+    this.#write(`${lines.join('\n')}\n`);
+    this.#drawn = lines.length;
+  }
+
+  /** clear() then draw(). */
+  redraw(): void {
+    this.clear();
+    this.draw();
+  }
+
+  /** Stops redrawing and leaves the last frame on screen. */
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+  }
+}
