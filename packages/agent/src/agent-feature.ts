@@ -1,0 +1,48 @@
+import type { LogLevelName, Message } from '@port-linker/proto';
+
+/** What a feature may use of the agent: send frames, log, and say it is busy. */
+export interface AgentContext {
+  send(message: Message): void;
+  log(level: LogLevelName, target: string, message: string): void;
+}
+
+/**
+ * A pluggable part of the agent (UDP forwarding, transport negotiation...): it owns a set of message
+ * types, and whatever it created is released in `close()`, which the agent awaits before exiting.
+ */
+export interface AgentFeature {
+  readonly name: string;
+  /** Message types routed to this feature. */
+  readonly types: readonly Message['type'][];
+  /** Capabilities advertised in AgentHello when this feature is on. */
+  readonly capabilities?: readonly string[];
+  handle(message: Message, context: AgentContext): void | Promise<void>;
+  close(): void | Promise<void>;
+}
+
+/**
+ * Placeholder for the message types later issues implement (UDP forwarding, transport offers):
+ * logged at debug and ignored, so a newer host talking to this agent degrades instead of failing.
+ */
+export function reservedFeature(name: string, types: readonly Message['type'][]): AgentFeature {
+  let seen = 0;
+  return {
+    name,
+    types,
+    handle(message, context) {
+      seen++;
+      if (seen <= 10 || seen % 1000 === 0) {
+        context.log('debug', `agent.${name}`, `${message.type} ignored: ${name} is not implemented (${seen} so far)`);
+      }
+    },
+    close() {},
+  };
+}
+
+/** The hooks this agent ships: UDP forwarding and transport negotiation, both reserved. */
+export function defaultFeatures(): AgentFeature[] {
+  return [
+    reservedFeature('udp', ['StartUdpForward', 'StopUdpForward', 'UdpPacket']),
+    reservedFeature('transport', ['TransportOffer', 'TransportAccept']),
+  ];
+}

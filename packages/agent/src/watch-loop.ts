@@ -1,0 +1,96 @@
+import type { ListeningSocket, MessageOf } from '@port-linker/proto';
+import { diffScans, type ScanOptions, type ScanResult } from '@port-linker/scanner';
+
+/** Bounds of the watch interval the host may ask for (WatchRequest.intervalMs, 0 = stop). */
+export const WATCH_INTERVAL_BOUNDS = { min: 50, max: 60_000 } as const;
+
+/** What the watch loop needs from its surroundings (all injected: testable without a process). */
+export interface WatchLoopDeps {
+  scan(options: ScanOptions): Promise<ScanResult>;
+  /** Ships one delta. */
+  send(delta: MessageOf<'ScanDelta'>): void;
+  /** Resolves when the output can take more (stdout not congested). */
+  whenWritable(): Promise<void>;
+  log(level: 'error' | 'warn' | 'info' | 'debug' | 'trace', message: string): void;
+}
+
+/**
+ * One subscription: scan, diff against what the host last received, send only changes, sleep, repeat.
+ * The first delta is `full: true` with the complete list. Scans never overlap (the next timer is
+ * armed after a scan ends), and while stdout is congested the loop waits instead of queueing: the
+ * next delta then covers everything that changed meanwhile.
+ */
+export class WatchLoop {
+  readonly options: ScanOptions;
+  readonly intervalMs: number;
+  readonly #deps: WatchLoopDeps;
+  #sent: ListeningSocket[] = [];
+  #first = true;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  #failures = 0;
+  /** Scans run so far. */
+  scans = 0;
+
+  /** Starts at once: the first scan runs in this turn of the event loop. */
+  constructor(options: ScanOptions, intervalMs: number, deps: WatchLoopDeps) {
+    this.options = options;
+    this.intervalMs = Math.min(WATCH_INTERVAL_BOUNDS.max, Math.max(WATCH_INTERVAL_BOUNDS.min, intervalMs));
+    this.#deps = deps;
+    void this.#tick();
+  }
+
+  /** Stops the loop; a scan in flight finishes but sends nothing. */
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async #tick(): Promise<void> {
+    this.#timer = undefined;
+    if (this.#stopped) return;
+    await this.#deps.whenWritable();
+    if (this.#stopped) return;
+    const started = performance.now();
+    try {
+      const result = await this.#deps.scan(this.options);
+      this.scans++;
+      if (this.#stopped) return;
+      if (this.#failures > 0) this.#deps.log('info', `scanner recovered after ${this.#failures} failed scans`);
+      this.#failures = 0;
+      if (result.malformed > 0) this.#deps.log('debug', `scan skipped ${result.malformed} malformed lines`);
+      this.#publish(result.sockets);
+      this.#deps.log('trace', `scan ${(performance.now() - started).toFixed(1)} ms, ${result.sockets.length} sockets`);
+    } catch (err) {
+      this.#failures++;
+      // one line per streak, not per tick: a broken scanner at 150 ms would flood the host's log
+      if (this.#failures === 1 || this.#failures % 100 === 0) {
+        this.#deps.log('error', `scan failed (${this.#failures} in a row): ${(err as Error).message}`);
+      }
+    }
+    if (!this.#stopped) this.#timer = setTimeout(() => void this.#tick(), this.intervalMs);
+  }
+
+  #publish(sockets: ListeningSocket[]): void {
+    if (this.#first) {
+      this.#first = false;
+      this.#sent = sockets;
+      this.#deps.send({ type: 'ScanDelta', full: true, added: sockets, removed: [] });
+      return;
+    }
+    const diff = diffScans(this.#sent, sockets);
+    if (diff.added.length === 0 && diff.removed.length === 0) return;
+    this.#sent = sockets;
+    this.#deps.send({ type: 'ScanDelta', full: false, added: diff.added, removed: diff.removed });
+    this.#deps.log(
+      'debug',
+      `delta +${diff.added.length} -${diff.removed.length}: ${[
+        ...diff.added.map((s) => `+${s.protocol}/${s.address}:${s.port}`),
+        ...diff.removed.map((s) => `-${s.protocol}/${s.address}:${s.port}`),
+      ]
+        .slice(0, 20)
+        .join(' ')}`,
+    );
+  }
+}

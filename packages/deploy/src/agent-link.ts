@@ -1,0 +1,160 @@
+import { EventEmitter } from 'node:events';
+import { type AgentInfo, encodeMessage, type Message, MessageDecoder } from '@port-linker/proto';
+import type { AgentMode, DeployLog } from './deploy-agent.ts';
+import type { ExecChannel } from './remote-session.ts';
+
+/**
+ * A running agent, whatever the mode: frames in and out, typed. Events:
+ * `message` (m: Message) for everything but LogBatch, `log` (e: LogEvent) for each agent log
+ * record, `exit` (reason: string) once, when the agent is gone for any reason.
+ */
+export interface AgentLink extends EventEmitter {
+  /** The agent's AgentHello (synthesized in agentless mode); undefined before it arrived. */
+  readonly info: AgentInfo | undefined;
+  readonly mode: AgentMode;
+  /** Sends one message; dropped (logged at debug) after the link ended. */
+  send(message: Message): void;
+  /** Asks the agent to stop (Shutdown, then stdin EOF), waits briefly for it, closes the channel. */
+  close(): Promise<void>;
+}
+
+/** Timing of the host side of the liveness contract. */
+export interface LinkTiming {
+  /** The agent exits after this long without a frame; passed to it as `--silence-timeout-ms`. */
+  silenceTimeoutMs: number;
+  /** The host pings this often, so the agent never hits its silence timeout while the host lives. */
+  pingIntervalMs: number;
+}
+
+/** Grace period for the agent to exit by itself in `close()`. */
+const CLOSE_GRACE_MS = 2000;
+/** Bytes of agent stderr kept for the exit reason (it prints one line only when it crashes). */
+const STDERR_KEEP = 2048;
+
+/**
+ * The link to an agent process over an SSH exec channel (modes `node` and `binary`). Pings every
+ * `pingIntervalMs`; declares the agent dead when nothing arrived for `silenceTimeoutMs` (a hung
+ * remote or a black-holed network), the same bound the agent applies to the host.
+ */
+export class StdioAgentLink extends EventEmitter implements AgentLink {
+  readonly mode: AgentMode;
+  /** Resolves on AgentHello; rejects if the agent ends first or speaks garbage. */
+  readonly ready: Promise<AgentInfo>;
+  #info: AgentInfo | undefined;
+  readonly #channel: ExecChannel;
+  readonly #timing: LinkTiming;
+  readonly #log: DeployLog;
+  readonly #decoder = new MessageDecoder();
+  #lastHeard = performance.now();
+  #pinger: NodeJS.Timeout;
+  #seq = 0n;
+  #stderr = '';
+  #ended: string | undefined;
+  #settleReady!: (err?: Error) => void;
+
+  constructor(channel: ExecChannel, mode: AgentMode, timing: LinkTiming, log: DeployLog) {
+    super();
+    this.mode = mode;
+    this.#channel = channel;
+    this.#timing = timing;
+    this.#log = log;
+    this.ready = new Promise<AgentInfo>((resolve, reject) => {
+      this.#settleReady = (err) => (err ? reject(err) : this.#info && resolve(this.#info));
+    });
+    this.ready.catch(() => {}); // observed by startAgent; never an unhandled rejection
+    channel.stdout.on('data', (chunk: Buffer) => this.#onData(chunk));
+    channel.stderr.on('data', (chunk: Buffer) => {
+      this.#stderr = (this.#stderr + chunk.toString('utf8')).slice(-STDERR_KEEP);
+    });
+    channel.stdin.on('error', (err: Error) => this.#log('debug', `agent stdin: ${err.message}`));
+    channel.exit.then(
+      ({ code, signal }) => {
+        const tail = this.#stderr.trim().split('\n').pop();
+        this.#end(`agent exited (code ${code}${signal ? `, signal ${signal}` : ''})${tail ? `: ${tail}` : ''}`);
+      },
+      (err: Error) => this.#end(`agent channel failed: ${err.message}`),
+    );
+    this.#pinger = setInterval(() => this.#tick(), timing.pingIntervalMs);
+    this.#pinger.unref();
+  }
+
+  /** The AgentHello info, once it arrived. */
+  get info(): AgentInfo | undefined {
+    return this.#info;
+  }
+
+  /** Whether the link ended, and why. */
+  get endReason(): string | undefined {
+    return this.#ended;
+  }
+
+  send(message: Message): void {
+    if (this.#ended) {
+      this.#log('debug', `dropped ${message.type}: the agent link ended (${this.#ended})`);
+      return;
+    }
+    this.#channel.stdin.write(encodeMessage(message));
+  }
+
+  async close(): Promise<void> {
+    if (this.#ended) return;
+    this.send({ type: 'Shutdown' });
+    this.#channel.stdin.end();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#channel.exit.catch(() => undefined),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, CLOSE_GRACE_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    this.#end('closed by the host');
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#lastHeard = performance.now();
+    let messages: ReturnType<MessageDecoder['push']>;
+    try {
+      messages = this.#decoder.push(chunk);
+    } catch (err) {
+      this.#end(`agent sent a malformed frame: ${(err as Error).message}`);
+      return;
+    }
+    for (const m of messages) {
+      if (this.#ended) return;
+      switch (m.type) {
+        case 'Unknown':
+          this.#log('debug', `skipped unknown frame type 0x${m.typeByte.toString(16)} from the agent`);
+          break;
+        case 'LogBatch':
+          for (const e of m.events) this.emit('log', e);
+          break;
+        case 'AgentHello':
+          this.#info = m.info;
+          this.#settleReady();
+          this.emit('message', m);
+          break;
+        default:
+          this.emit('message', m);
+      }
+    }
+  }
+
+  #tick(): void {
+    const silent = performance.now() - this.#lastHeard;
+    if (silent > this.#timing.silenceTimeoutMs) {
+      this.#end(`agent silent for ${Math.round(silent)} ms (limit ${this.#timing.silenceTimeoutMs} ms)`);
+      return;
+    }
+    this.send({ type: 'Ping', value: this.#seq++ });
+  }
+
+  #end(reason: string): void {
+    if (this.#ended) return;
+    this.#ended = reason;
+    clearInterval(this.#pinger);
+    this.#settleReady(new Error(reason));
+    this.#channel.close();
+    this.emit('exit', reason);
+  }
+}

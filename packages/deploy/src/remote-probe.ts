@@ -1,0 +1,184 @@
+import { DeployError } from './errors.ts';
+import type { RemoteSession } from './remote-session.ts';
+import { shellQuote } from './shell-quote.ts';
+
+/** `uname -s`/`uname -m` pairs -> Node's platform-arch names; anything else is an unknown platform. */
+const UNAME_PLATFORMS: ReadonlyArray<readonly [string, string, string]> = [
+  ['Linux', 'x86_64', 'linux-x64'],
+  ['Linux', 'amd64', 'linux-x64'],
+  ['Linux', 'aarch64', 'linux-arm64'],
+  ['Linux', 'arm64', 'linux-arm64'],
+  ['Darwin', 'x86_64', 'darwin-x64'],
+  ['Darwin', 'arm64', 'darwin-arm64'],
+];
+
+/** Node's name for a `uname -s`, `uname -m` pair: `Linux x86_64` -> `linux-x64`; others lowercased as they are. */
+export function platformOf(os: string, arch: string): string {
+  const known = UNAME_PLATFORMS.find(([o, a]) => o === os && a === arch);
+  return known ? known[2] : `${os.toLowerCase() || 'unknown'}-${arch || 'unknown'}`;
+}
+
+/** The oldest remote Node the bundled script supports. */
+export const MIN_NODE_MAJOR = 18;
+
+/**
+ * Shell prelude shared by the probe and install scripts (POSIX sh, fed on stdin to `sh -s` so the
+ * user's login shell does not matter). `umask 077` makes every file and directory private; the cache
+ * is `${XDG_CACHE_HOME:-$HOME/.cache}/port-linker/agents`. `sha_of` picks sha256sum, shasum or openssl.
+ */
+export const SHELL_PRELUDE = `set -u
+umask 077
+PATH="$PATH:/usr/local/bin:/opt/homebrew/bin"; export PATH
+cache_base="\${XDG_CACHE_HOME:-$HOME/.cache}"
+dir="$cache_base/port-linker/agents"
+hash_tool=
+if command -v sha256sum >/dev/null 2>&1; then hash_tool=sha256sum
+elif command -v shasum >/dev/null 2>&1; then hash_tool=shasum
+elif command -v openssl >/dev/null 2>&1; then hash_tool=openssl; fi
+sha_of() {
+  case "$hash_tool" in
+    sha256sum) sha256sum "$1" ;;
+    shasum) shasum -a 256 "$1" ;;
+    openssl) openssl dgst -sha256 -r "$1" ;;
+    *) return 1 ;;
+  esac | { read -r h _ && printf '%s' "$h"; }
+}
+verify() {
+  f="$dir/$1"
+  [ -f "$f" ] || { echo missing; return 0; }
+  h=$(sha_of "$f") || { echo unverifiable; return 0; }
+  if [ "$h" = "$1" ] || { [ -f "$f.signed" ] && [ "$h" = "$(cat "$f.signed")" ]; }; then
+    touch "$f"; echo ok
+  else echo bad; fi
+}
+`;
+
+/** State of one cached agent file on the remote. */
+export type CacheState = 'ok' | 'missing' | 'bad' | 'unverifiable' | 'unchecked';
+
+/** What one probe round trip learned about the remote. */
+export interface RemoteFacts {
+  os: string;
+  arch: string;
+  /** `linux-x64`, `darwin-arm64`, ... (`<os>-<arch>` lowercased when unknown). */
+  platform: string;
+  /** Absolute path of `node` on the remote PATH, if any. */
+  nodePath: string | undefined;
+  /** `20.20.2` (no `v`), if node answered. */
+  nodeVersion: string | undefined;
+  /** Node >= 18 is there. */
+  nodeUsable: boolean;
+  /** Absolute cache directory (created, 0700), or undefined with `cacheError`. */
+  cacheDir: string | undefined;
+  cacheError: string | undefined;
+  hashTool: 'sha256sum' | 'shasum' | 'openssl' | undefined;
+  gzip: boolean;
+  /** A file in the cache directory can be executed (false on a noexec mount). */
+  execAllowed: boolean;
+  cachedScript: CacheState;
+  cachedBinary: CacheState;
+}
+
+/** What the probe should check in the cache. */
+export interface ProbeRequest {
+  /** SHA-256 of the bundled script; checked when the remote has a usable Node. */
+  scriptSha256?: string;
+  /** SHA-256 of each platform's executable; the one for the remote's platform is checked when `checkBinary` says. */
+  binarySha256: Record<string, string>;
+  /** `always`, or only when node is not usable (`auto`: hashing a 90 MB file costs time), or `never`. */
+  checkBinary: 'always' | 'if-no-node' | 'never';
+}
+
+/** The probe script: platform, node, hash tool, gzip, cache dir, noexec test, cached files; `key=value` lines. */
+export function probeScript(request: ProbeRequest): string {
+  const arms = UNAME_PLATFORMS.filter(([, , p]) => request.binarySha256[p])
+    .map(([o, a, p]) => `  ${shellQuote(`${o}/${a}`)}) bin_sha=${shellQuote(request.binarySha256[p] ?? '')} ;;`)
+    .join('\n');
+  return `${SHELL_PRELUDE}
+os=$(uname -s 2>/dev/null) || os=
+arch=$(uname -m 2>/dev/null) || arch=
+echo "os=$os"
+echo "arch=$arch"
+node_path=$(command -v node 2>/dev/null) || node_path=
+node_version=
+if [ -n "$node_path" ]; then node_version=$(NODE_OPTIONS= "$node_path" --version 2>/dev/null) || node_version=; fi
+node_version=\${node_version#v}
+node_ok=no
+major=\${node_version%%.*}
+case "$major" in ''|*[!0-9]*) ;; *) [ "$major" -ge ${MIN_NODE_MAJOR} ] && node_ok=yes ;; esac
+echo "node=$node_path"
+echo "node_version=$node_version"
+echo "node_ok=$node_ok"
+echo "hash=$hash_tool"
+if command -v gzip >/dev/null 2>&1; then echo gzip=yes; else echo gzip=no; fi
+if mkdir -p "$dir" 2>/dev/null && chmod 700 "$cache_base/port-linker" "$dir" 2>/dev/null && [ -w "$dir" ]; then
+  echo "cache=$dir"
+  t="$dir/.exec-test-$$"
+  if printf '#!/bin/sh\\nexit 0\\n' > "$t" && chmod 700 "$t" && "$t" 2>/dev/null; then echo exec=yes; else echo exec=no; fi
+  rm -f "$t"
+  script_sha=${shellQuote(request.scriptSha256 ?? '')}
+  if [ -n "$script_sha" ] && [ "$node_ok" = yes ]; then echo "cached_script=$(verify "$script_sha")"; fi
+  bin_sha=
+  case "$os/$arch" in
+${arms || "  '') ;;"}
+  esac
+  check_bin=${request.checkBinary}
+  if [ -n "$bin_sha" ] && { [ "$check_bin" = always ] || { [ "$check_bin" = if-no-node ] && [ "$node_ok" = no ]; }; }; then
+    echo "cached_binary=$(verify "$bin_sha")"
+  fi
+else
+  echo "cache_error=cannot create $dir (mode 0700)"
+fi
+echo probe=done
+`;
+}
+
+const CACHE_STATES = new Set<CacheState>(['ok', 'missing', 'bad', 'unverifiable']);
+
+/** Parses the probe's `key=value` lines. Throws DeployError when the output is cut short. */
+export function parseProbeOutput(text: string): RemoteFacts {
+  const kv = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) kv.set(line.slice(0, eq), line.slice(eq + 1).trim());
+  }
+  if (kv.get('probe') !== 'done') {
+    throw new DeployError('probe', `remote probe did not finish: ${JSON.stringify(text.slice(-200))}`);
+  }
+  const os = kv.get('os') ?? '';
+  const arch = kv.get('arch') ?? '';
+  const hash = kv.get('hash');
+  const state = (key: string): CacheState => {
+    const v = kv.get(key) as CacheState | undefined;
+    return v && CACHE_STATES.has(v) ? v : 'unchecked';
+  };
+  return {
+    os,
+    arch,
+    platform: platformOf(os, arch),
+    nodePath: kv.get('node') || undefined,
+    nodeVersion: kv.get('node_version') || undefined,
+    nodeUsable: kv.get('node_ok') === 'yes',
+    cacheDir: kv.get('cache') || undefined,
+    cacheError: kv.get('cache_error') || undefined,
+    hashTool: hash === 'sha256sum' || hash === 'shasum' || hash === 'openssl' ? hash : undefined,
+    gzip: kv.get('gzip') === 'yes',
+    execAllowed: kv.get('exec') === 'yes',
+    cachedScript: state('cached_script'),
+    cachedBinary: state('cached_binary'),
+  };
+}
+
+/** Runs the probe: one exec round trip. */
+export async function probeRemote(session: RemoteSession, request: ProbeRequest): Promise<RemoteFacts> {
+  let result: Awaited<ReturnType<RemoteSession['exec']>>;
+  try {
+    result = await session.exec('sh -s', { stdin: probeScript(request), timeoutMs: 30_000 });
+  } catch (cause) {
+    throw new DeployError('probe', `remote probe failed: ${(cause as Error).message}`, { cause });
+  }
+  if (result.code !== 0) {
+    throw new DeployError('probe', `remote probe exited ${result.code}: ${result.stderr.trim().slice(0, 300)}`);
+  }
+  return parseProbeOutput(result.stdout.toString('utf8'));
+}

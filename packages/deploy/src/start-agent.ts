@@ -1,0 +1,71 @@
+import type { LogLevelName } from '@port-linker/proto';
+import { type AgentLink, StdioAgentLink } from './agent-link.ts';
+import { AgentlessLink } from './agentless-link.ts';
+import type { DeployLog, DeployResult } from './deploy-agent.ts';
+import { DeployError } from './errors.ts';
+import type { RemoteSession } from './remote-session.ts';
+
+/** Options of `startAgent`. */
+export interface StartAgentOptions {
+  /** The agent exits after this long without hearing from the host (default 30 s). */
+  silenceTimeoutMs?: number;
+  /** Host ping period (default min(5 s, silence / 3)). */
+  pingIntervalMs?: number;
+  /** Most verbose agent log level shipped to the host (default info). */
+  logLevel?: LogLevelName;
+  /** How long to wait for AgentHello (default 15 s: a 90 MB executable's first start on a slow disk). */
+  startTimeoutMs?: number;
+  /** Agentless mode: floor of the scan interval (default 1 s). */
+  agentlessIntervalMs?: number;
+  log?: DeployLog;
+}
+
+/** Default agent silence timeout. */
+export const DEFAULT_SILENCE_TIMEOUT_MS = 30_000;
+
+/**
+ * Starts the deployed agent over an exec channel and resolves after its AgentHello; for mode
+ * `none` resolves at once with an agentless link that answers the same messages. Rejects with a
+ * DeployError (stage `start`) when the agent ends or stays silent before saying hello.
+ */
+export async function startAgent(
+  session: RemoteSession,
+  deployed: DeployResult,
+  options: StartAgentOptions = {},
+): Promise<AgentLink> {
+  const log: DeployLog = options.log ?? (() => {});
+  if (deployed.mode === 'none' || !deployed.command) {
+    log('info', `agentless scanning over exec${deployed.reason ? ` (${deployed.reason})` : ''}`);
+    return new AgentlessLink(session, deployed.platform, { minIntervalMs: options.agentlessIntervalMs, log });
+  }
+  const silenceTimeoutMs = options.silenceTimeoutMs ?? DEFAULT_SILENCE_TIMEOUT_MS;
+  const pingIntervalMs = options.pingIntervalMs ?? Math.min(5000, Math.max(50, Math.floor(silenceTimeoutMs / 3)));
+  const command = `${deployed.command} --silence-timeout-ms ${silenceTimeoutMs} --log-level ${options.logLevel ?? 'info'}`;
+  const channel = await session.spawn(command).catch((cause) => {
+    throw new DeployError('start', `cannot open the agent channel: ${(cause as Error).message}`, {
+      platform: deployed.platform,
+      cause,
+    });
+  });
+  const link = new StdioAgentLink(channel, deployed.mode, { silenceTimeoutMs, pingIntervalMs }, log);
+  const startTimeoutMs = options.startTimeoutMs ?? 15_000;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const info = await Promise.race([
+      link.ready,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no AgentHello within ${startTimeoutMs} ms`)), startTimeoutMs);
+      }),
+    ]);
+    log('debug', `agent ${info.version} up: pid ${info.pid}, ${info.platform}-${info.arch}, scanner ${info.scanner}`);
+    return link;
+  } catch (err) {
+    await link.close();
+    throw new DeployError('start', `the ${deployed.mode} agent did not start: ${(err as Error).message}`, {
+      platform: deployed.platform,
+      cause: err,
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}
