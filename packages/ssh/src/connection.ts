@@ -1,0 +1,245 @@
+import { EventEmitter } from 'node:events';
+import type { Duplex, Readable, Writable } from 'node:stream';
+import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
+import type { ResolvedHost } from './config-resolve.ts';
+import { ChannelError, hostLabel } from './errors.ts';
+import type { LogFn } from './ssh-log.ts';
+import { nativeCryptoAvailable } from './ssh2-algorithms.ts';
+
+/** A long-running remote process. */
+export interface ExecChannel {
+  readonly stdout: Readable;
+  readonly stdin: Writable;
+  readonly stderr: Readable;
+  /** Resolves when the channel closes; code is null when the process died by signal or the link dropped. */
+  readonly exit: Promise<{ code: number | null; signal?: string }>;
+  close(): void;
+}
+
+/** What a finished remote command returned. */
+export interface ExecResult {
+  code: number | null;
+  signal?: string;
+  stdout: Buffer;
+  stderr: string;
+}
+
+const OPEN_FAILURE: Record<number, string> = {
+  1: 'administratively prohibited',
+  2: 'connect failed',
+  3: 'unknown channel type',
+  4: 'resource shortage',
+};
+
+/**
+ * An authenticated SSH connection (possibly through jump hosts). Emits 'close' (reason: string) once when the
+ * link is gone, whether closed here, by the server, by a keepalive timeout, or because a jump host dropped.
+ */
+export class SshConnection extends EventEmitter {
+  /** The host this connection reached. */
+  readonly host: ResolvedHost;
+  /** Whether ssh2's native crypto binding is in use. */
+  readonly nativeCrypto: boolean = nativeCryptoAvailable;
+  readonly #client: Client;
+  readonly #jumps: SshConnection[];
+  readonly #label: string;
+  readonly #log: LogFn;
+  #closed = false;
+  #reason = 'connection closed';
+
+  /** Wraps a ready ssh2 client; `jumps` are closed with it, and it closes when any of them closes. */
+  constructor(host: ResolvedHost, client: Client, jumps: SshConnection[], log: LogFn) {
+    super();
+    this.host = host;
+    this.#client = client;
+    this.#jumps = jumps;
+    this.#label = hostLabel(host);
+    this.#log = log;
+    client.on('error', (err: Error & { level?: string }) => {
+      this.#reason = `${this.#label}: ${describeLinkError(err)}`;
+      this.#log('debug', this.#reason);
+    });
+    client.on('close', () => this.#finish());
+    for (const j of jumps) {
+      j.once('close', (why: string) => {
+        this.#reason = `jump host ${hostLabel(j.host)} went away (${why})`;
+        this.#client.end();
+        this.#finish();
+      });
+    }
+  }
+
+  /** True once the link is gone. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #finish(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const j of [...this.#jumps].reverse()) j.close();
+    this.emit('close', this.#reason);
+  }
+
+  #channelError(what: string, err: Error & { reason?: number | string }): ChannelError {
+    if (this.#closed)
+      return new ChannelError(
+        this.#label,
+        `${this.#label}: cannot ${what}: the connection is closed (${this.#reason})`,
+      );
+    return new ChannelError(this.#label, `${this.#label}: cannot ${what}: ${err.message}`, undefined, { cause: err });
+  }
+
+  #openExec(command: string): Promise<ClientChannel> {
+    return new Promise((resolve, reject) => {
+      if (this.#closed) return reject(this.#channelError(`run "${short(command)}"`, new Error('closed')));
+      try {
+        this.#client.exec(command, (err, ch) =>
+          err ? reject(this.#channelError(`run "${short(command)}"`, err)) : resolve(ch),
+        );
+      } catch (err) {
+        reject(this.#channelError(`run "${short(command)}"`, err as Error));
+      }
+    });
+  }
+
+  /** Runs a command to completion and collects its output (stdin is closed after `stdin` is sent). */
+  async exec(command: string, options: { stdin?: Uint8Array | string; timeoutMs?: number } = {}): Promise<ExecResult> {
+    const ch = await this.#openExec(command);
+    return new Promise((resolve, reject) => {
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let status: { code: number | null; signal?: string } = { code: null };
+      let timer: NodeJS.Timeout | undefined;
+      if (options.timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          ch.close();
+          reject(
+            new ChannelError(
+              this.#label,
+              `${this.#label}: "${short(command)}" did not finish within ${options.timeoutMs} ms`,
+            ),
+          );
+        }, options.timeoutMs);
+      }
+      ch.on('data', (d: Buffer) => out.push(d));
+      ch.stderr.on('data', (d: Buffer) => err.push(d));
+      ch.on('exit', (code: number | null, signal?: string) => {
+        status = signal ? { code: null, signal } : { code: code ?? null };
+      });
+      ch.on('close', () => {
+        clearTimeout(timer);
+        resolve({ ...status, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') });
+      });
+      ch.end(options.stdin === undefined ? undefined : Buffer.from(options.stdin));
+    });
+  }
+
+  /** Starts a long-running remote process with its three streams. */
+  async spawn(command: string): Promise<ExecChannel> {
+    const ch = await this.#openExec(command);
+    let status: { code: number | null; signal?: string } = { code: null };
+    ch.on('exit', (code: number | null, signal?: string) => {
+      status = signal ? { code: null, signal } : { code: code ?? null };
+    });
+    const exit = new Promise<{ code: number | null; signal?: string }>((resolve) =>
+      ch.once('close', () => resolve(status)),
+    );
+    return { stdout: ch, stdin: ch, stderr: ch.stderr, exit, close: () => ch.close() };
+  }
+
+  /** Uploads a file over SFTP and sets its mode; a server without an SFTP subsystem gives a clear ChannelError. */
+  async writeFile(remotePath: string, data: Uint8Array, mode: number): Promise<void> {
+    const sftp = await new Promise<SFTPWrapper>((resolve, reject) => {
+      if (this.#closed) return reject(this.#channelError(`upload ${remotePath}`, new Error('closed')));
+      this.#client.sftp((err, s) => {
+        if (!err) return resolve(s);
+        if (/subsystem/i.test(err.message)) {
+          return reject(
+            new ChannelError(
+              this.#label,
+              `${this.#label}: cannot upload ${remotePath}: the server has no SFTP subsystem (add "Subsystem sftp internal-sftp" to its sshd_config)`,
+              err.message,
+              { cause: err },
+            ),
+          );
+        }
+        reject(this.#channelError(`upload ${remotePath}`, err));
+      });
+    });
+    const step = (fn: (cb: (err?: Error | null) => void) => void) =>
+      new Promise<void>((resolve, reject) =>
+        fn((err) =>
+          err
+            ? reject(
+                new ChannelError(
+                  this.#label,
+                  `${this.#label}: upload to ${remotePath} failed: ${err.message}`,
+                  undefined,
+                  { cause: err },
+                ),
+              )
+            : resolve(),
+        ),
+      );
+    try {
+      await step((cb) => sftp.writeFile(remotePath, Buffer.from(data), { mode }, cb));
+      await step((cb) => sftp.chmod(remotePath, mode, cb));
+    } finally {
+      sftp.end();
+    }
+  }
+
+  /** Opens a direct-tcpip channel to dstHost:dstPort as seen from the server. */
+  forwardOut(dstHost: string, dstPort: number): Promise<Duplex> {
+    const what = `open a tunnel to ${dstHost}:${dstPort}`;
+    return new Promise((resolve, reject) => {
+      if (this.#closed) return reject(this.#channelError(what, new Error('closed')));
+      try {
+        this.#client.forwardOut('127.0.0.1', 0, dstHost, dstPort, (err, ch) => {
+          if (!err) return resolve(ch);
+          const e = err as Error & { reason?: number };
+          const code = typeof e.reason === 'number' ? e.reason : undefined;
+          if (code === undefined) return reject(this.#channelError(what, e));
+          const why = OPEN_FAILURE[code] ?? `reason ${code}`;
+          const desc = e.message.replace(/^\(SSH\) Channel open failure:\s*/, '');
+          const hint =
+            code === 1
+              ? '; the server forbids TCP forwarding (AllowTcpForwarding no or a permitopen restriction)'
+              : code === 2
+                ? `; nothing accepts connections at ${dstHost}:${dstPort} on the remote side`
+                : '';
+          reject(
+            new ChannelError(this.#label, `${this.#label}: cannot ${what}: ${why} (${desc})${hint}`, why, { cause: e }),
+          );
+        });
+      } catch (err) {
+        reject(this.#channelError(what, err as Error));
+      }
+    });
+  }
+
+  /** Closes the connection (and the jump hosts it goes through). */
+  close(): void {
+    if (this.#closed) return;
+    this.#reason = 'closed by us';
+    this.#client.end();
+    setTimeout(() => {
+      if (!this.#closed) {
+        this.#client.destroy();
+        this.#finish();
+      }
+    }, 2000).unref();
+  }
+}
+
+function short(command: string): string {
+  return command.length > 60 ? `${command.slice(0, 57)}...` : command;
+}
+
+/** A readable explanation of an ssh2 link error after login. */
+export function describeLinkError(err: Error & { level?: string; code?: string | number }): string {
+  if (/keepalive/i.test(err.message)) return 'no answer to keepalives (ServerAliveInterval); the link is down';
+  if (typeof err.code === 'string') return `connection lost (${err.code})`;
+  return err.message;
+}

@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import {
+  ChannelError,
+  ConnectError,
+  connect,
+  type ResolvedHost,
+  resolveHost,
+  type SshConnection,
+} from '@port-linker/ssh';
+import { RemoteHost } from './harness/index.ts';
+
+function harnessTarget(h: RemoteHost, home: string, extra: string[] = []): ResolvedHost {
+  return resolveHost(
+    { host: h.address, user: h.user },
+    {
+      identities: [h.clientKeyPath],
+      options: [`UserKnownHostsFile=${h.knownHostsPath}`, 'StrictHostKeyChecking=yes', ...extra],
+    },
+    { home, systemConfigFile: null },
+  );
+}
+
+describe('ssh connection helpers against a real sshd', () => {
+  let host: RemoteHost;
+  let home: string;
+  let conn: SshConnection;
+  before(async () => {
+    home = mkdtempSync(join(tmpdir(), 'pl-ssh-home-'));
+    host = await RemoteHost.start({ sshdConfig: ['Subsystem sftp internal-sftp'] });
+    conn = await connect(harnessTarget(host, home));
+  });
+  after(async () => {
+    conn?.close();
+    await host?.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  test('exec returns stdout, stderr and the exit code; stdin is delivered', async () => {
+    const r = await conn.exec('echo out; echo err >&2; exit 7');
+    assert.equal(r.code, 7);
+    assert.equal(r.stdout.toString(), 'out\n');
+    assert.equal(r.stderr, 'err\n');
+    const cat = await conn.exec('cat', { stdin: 'piped' });
+    assert.equal(cat.code, 0);
+    assert.equal(cat.stdout.toString(), 'piped');
+  });
+
+  test('exec with timeoutMs rejects with a ChannelError', async () => {
+    await assert.rejects(conn.exec('sleep 5', { timeoutMs: 200 }), (err: unknown) => {
+      assert.ok(err instanceof ChannelError);
+      assert.match(err.message, /did not finish within 200 ms/);
+      return true;
+    });
+  });
+
+  test('spawn streams a long-running process and reports its exit', async () => {
+    const ch = await conn.spawn('read line; echo "got $line"; exit 3');
+    let out = '';
+    ch.stdout.on('data', (d: Buffer) => {
+      out += d;
+    });
+    ch.stdin.write('hello\n');
+    const exit = await ch.exit;
+    assert.equal(exit.code, 3);
+    assert.equal(out, 'got hello\n');
+  });
+
+  test('writeFile uploads over SFTP with the mode', async () => {
+    const path = join(host.dir, 'uploaded.bin');
+    await conn.writeFile(path, Buffer.from('payload'), 0o700);
+    const r = await conn.exec(`stat -c %a ${path}; cat ${path}`);
+    assert.equal(r.stdout.toString(), '700\npayload');
+  });
+
+  test('forwardOut reaches a loopback-only service inside the namespace', async () => {
+    const svc = await host.serve('tcp-echo', 0, '127.0.0.1');
+    try {
+      const ch = await conn.forwardOut('127.0.0.1', svc.port);
+      const echoed = await new Promise<string>((resolve) => {
+        let s = '';
+        ch.on('data', (d: Buffer) => {
+          s += d;
+          if (s.length >= 4) resolve(s);
+        });
+        ch.write('ping');
+      });
+      assert.equal(echoed, 'ping');
+      ch.destroy();
+    } finally {
+      await svc.stop();
+    }
+  });
+
+  test('forwardOut to a closed port names the server reason', async () => {
+    await assert.rejects(conn.forwardOut('127.0.0.1', 1), (err: unknown) => {
+      assert.ok(err instanceof ChannelError);
+      assert.equal(err.code, 'CHANNEL');
+      assert.match(err.message, /connect failed/);
+      assert.match(err.message, new RegExp(`root@${host.address.replaceAll('.', '\\.')}:22`));
+      return true;
+    });
+  });
+
+  test('reports whether the native crypto binding is in use', () => {
+    assert.equal(typeof conn.nativeCrypto, 'boolean');
+    assert.equal(conn.nativeCrypto, true, 'ssh2 native binding should be built in this workspace');
+  });
+});
+
+describe('server restrictions and unreachable hosts', () => {
+  let host: RemoteHost;
+  let home: string;
+  before(async () => {
+    home = mkdtempSync(join(tmpdir(), 'pl-ssh-home-'));
+    host = await RemoteHost.start({ sshdConfig: ['AllowTcpForwarding no'] });
+  });
+  after(async () => {
+    await host?.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  test('AllowTcpForwarding no gives a clear ChannelError', async () => {
+    const conn = await connect(harnessTarget(host, home));
+    try {
+      await assert.rejects(conn.forwardOut('127.0.0.1', 22), (err: unknown) => {
+        assert.ok(err instanceof ChannelError);
+        assert.match(err.message, /administratively prohibited/);
+        assert.match(err.message, /AllowTcpForwarding/);
+        return true;
+      });
+    } finally {
+      conn.close();
+    }
+  });
+
+  test('writeFile without an SFTP subsystem says so', async () => {
+    const conn = await connect(harnessTarget(host, home));
+    try {
+      await assert.rejects(conn.writeFile('/tmp/x', Buffer.from('x'), 0o600), (err: unknown) => {
+        assert.ok(err instanceof ChannelError);
+        assert.match(err.message, /no SFTP subsystem/);
+        return true;
+      });
+    } finally {
+      conn.close();
+    }
+  });
+
+  test('a refused port is a ConnectError naming the host', async () => {
+    const target = harnessTarget(host, home, ['Port=2']);
+    await assert.rejects(connect(target), (err: unknown) => {
+      assert.ok(err instanceof ConnectError);
+      assert.equal(err.code, 'CONNECT');
+      assert.match(err.message, new RegExp(`${host.address.replaceAll('.', '\\.')}:2: connection refused`));
+      return true;
+    });
+  });
+
+  test('a server that never speaks SSH times out after ConnectTimeout with a ConnectError', async () => {
+    const silent = await host.serve('tcp-listen', 0, host.address);
+    try {
+      const started = Date.now();
+      await assert.rejects(
+        connect(harnessTarget(host, home, [`Port=${silent.port}`, 'ConnectTimeout=1'])),
+        (err: unknown) => {
+          assert.ok(err instanceof ConnectError);
+          assert.match(err.message, /timed out after 1 s/);
+          return true;
+        },
+      );
+      const took = Date.now() - started;
+      assert.ok(took >= 900 && took < 3000, `took ${took} ms`);
+    } finally {
+      await silent.stop();
+    }
+  });
+
+  test('a server that hangs up before the handshake is a ConnectError', async () => {
+    const svc = await host.serve('http', 0, host.address);
+    try {
+      await assert.rejects(
+        connect(harnessTarget(host, home, [`Port=${svc.port}`, 'ConnectTimeout=3'])),
+        (err: unknown) => {
+          assert.ok(err instanceof ConnectError, String(err));
+          assert.match(err.message, new RegExp(`:${svc.port}: `));
+          return true;
+        },
+      );
+    } finally {
+      await svc.stop();
+    }
+  });
+
+  test('the connection emits close once when the server goes away', async () => {
+    const conn = await connect(harnessTarget(host, home));
+    const closed = new Promise<string>((resolve) => conn.once('close', resolve));
+    await host.stopSshd();
+    const reason = await closed;
+    assert.equal(typeof reason, 'string');
+    assert.equal(conn.closed, true);
+    await host.startSshd();
+  });
+});
