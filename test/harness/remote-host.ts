@@ -55,6 +55,7 @@ export class RemoteHost {
   readonly #options: RemoteHostOptions;
   #sshd: ChildProcess | undefined;
   #services = new Set<ChildProcess>();
+  #users: string[] = [];
   #closed = false;
 
   private constructor(ns: string, subnet: string, dir: string, options: RemoteHostOptions) {
@@ -247,6 +248,16 @@ export class RemoteHost {
     };
   }
 
+  /**
+   * Creates a login account with a password (accounts are shared by every namespace: the name must be unique).
+   * The password goes in on stdin, never argv; `close()` deletes the account.
+   */
+  async addUser(name: string, password: string): Promise<void> {
+    await run(['useradd', '-M', '-N', '-s', '/bin/sh', '-d', this.dir, name]);
+    this.#users.push(name);
+    await run(['chpasswd'], { input: `${name}:${password}\n` });
+  }
+
   /** Takes the veth link down (a dropped network: packets vanish, connections hang). */
   async linkDown(): Promise<void> {
     await run([...this.#parentIp(), 'link', 'set', `${this.ns}a`, 'down']);
@@ -268,6 +279,7 @@ export class RemoteHost {
     this.#closed = true;
     for (const child of this.#services) if (child.pid) killTree(child.pid, 'SIGKILL');
     await this.stopSshd();
+    for (const user of this.#users) await run(['userdel', user], { allowFail: true });
     await run([...this.#parentIp(), 'link', 'del', `${this.ns}a`], { allowFail: true });
     await run(['ip', 'netns', 'del', this.ns], { allowFail: true });
     rmSync(this.dir, { recursive: true, force: true });
