@@ -23,7 +23,7 @@ import {
   type MessageOf,
 } from '@port-linker/proto';
 import { RemoteHost, waitFor } from './harness/index.ts';
-import { AGENT_DIST, ensureAgentBundle } from './support/agent-bundle.ts';
+import { AGENT_DIST, ensureAgentBundle, pidAlive } from './support/agent-bundle.ts';
 import { Ssh2Session } from './support/ssh2-session.ts';
 
 /** Collects the ScanDelta stream of a link into the current remote socket set. */
@@ -42,15 +42,6 @@ function trackPorts(link: AgentLink): { ports: Map<string, ListeningSocket>; del
 
 const hasPort = (ports: Map<string, ListeningSocket>, port: number) =>
   [...ports.values()].some((s) => s.protocol === 'tcp' && s.port === port);
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('deploy: node mode over a real sshd (SFTP), verified cache', () => {
   let host: RemoteHost;

@@ -1,6 +1,6 @@
 // Test-only: makes sure packages/agent/dist/agent.cjs matches the sources before tests deploy it.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -34,4 +34,18 @@ export function ensureAgentBundle(): string {
 export function builtExecutable(platform: string): string | undefined {
   const path = join(AGENT_DIST, 'bin', platform, 'port-linker-agent.gz');
   return existsSync(path) && existsSync(join(AGENT_DIST, 'manifest.json')) ? path : undefined;
+}
+
+/**
+ * Whether `pid` is a live process. A zombie counts as gone: an agent whose sshd died is reparented to
+ * init, and this machine's init reaps late, so `kill(pid, 0)` would still succeed for a second or more.
+ */
+export function pidAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
 }

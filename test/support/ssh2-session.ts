@@ -17,16 +17,20 @@ export class Ssh2Session implements RemoteSession {
 
   /** Connects to `host` as root with its generated key. */
   static connect(host: RemoteHost): Promise<Ssh2Session> {
+    return Ssh2Session.connectTo({
+      host: host.address,
+      port: host.port,
+      username: host.user,
+      privateKey: host.clientKey,
+    });
+  }
+
+  /** Connects with explicit parameters (for a child process that has no RemoteHost object). */
+  static connectTo(target: { host: string; port: number; username: string; privateKey: Buffer }): Promise<Ssh2Session> {
     return new Promise((resolve, reject) => {
       const c = new Client();
       c.on('ready', () => resolve(new Ssh2Session(c))).on('error', reject);
-      c.connect({
-        host: host.address,
-        port: host.port,
-        username: host.user,
-        privateKey: host.clientKey,
-        readyTimeout: 10_000,
-      });
+      c.connect({ ...target, readyTimeout: 10_000 });
     });
   }
 
