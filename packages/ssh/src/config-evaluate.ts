@@ -119,7 +119,7 @@ export function evaluateConfig(files: readonly ConfigFile[], cli: readonly Confi
     const hn = store.get('hostname');
     return (hn ? expandTokens(hn.args[0] ?? '', { h: ctx.originalHost }, 'HostName') : ctx.originalHost).toLowerCase();
   };
-  const hostForHostLines = (): string => (state.final ? currentHostname() : ctx.originalHost.toLowerCase());
+  const hostForHostLines = (): string => (state.final ? currentHostname() : ctx.originalHost);
 
   const load = (path: string, required: boolean): SSHConfig | null => {
     if (cache.has(path)) return cache.get(path) ?? null;
@@ -154,10 +154,10 @@ export function evaluateConfig(files: readonly ConfigFile[], cli: readonly Confi
       let hit: boolean;
       switch (attr) {
         case 'host':
-          hit = matchCommaList(currentHostname(), arg);
+          hit = matchCommaList(currentHostname(), arg, true);
           break;
         case 'originalhost':
-          hit = matchCommaList(ctx.originalHost.toLowerCase(), arg);
+          hit = matchCommaList(ctx.originalHost, arg, true);
           break;
         case 'user':
           hit = matchCommaList(store.get('user')?.args[0] ?? ctx.localUser, arg);

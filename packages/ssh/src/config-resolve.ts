@@ -118,7 +118,10 @@ function resolve(target: SshTarget, cli: SshCliOptions, env: ResolveEnv, depth: 
   const store = evaluateConfig(files, cliLines, { originalHost: target.host, localUser, home, tokens: baseTokens });
 
   const hostnameRaw = store.get('hostname')?.args[0];
-  const hostname = hostnameRaw ? expandTokens(hostnameRaw, { h: target.host }, 'HostName') : target.host;
+  // OpenSSH lowercases the host name once the config is read (Host lines saw it as typed)
+  const hostname = (
+    hostnameRaw ? expandTokens(hostnameRaw, { h: target.host }, 'HostName') : target.host
+  ).toLowerCase();
   const user = store.get('user')?.args[0] ?? localUser;
   const port = intOption(store, 'port', 22, 1, 65535);
   const tokens: TokenValues = {

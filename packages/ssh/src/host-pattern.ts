@@ -1,10 +1,10 @@
 /**
  * OpenSSH pattern matching (ssh_config(5) PATTERNS): `*` matches any run of characters, `?` exactly one.
- * Host names are compared case-insensitively, as OpenSSH lowercases the host before matching.
+ * Case-sensitive like match_pattern(); `ignoreCase` gives match_hostname() (known_hosts, Match host).
  */
-export function matchPattern(text: string, pattern: string): boolean {
-  const s = text.toLowerCase();
-  const p = pattern.toLowerCase();
+export function matchPattern(text: string, pattern: string, ignoreCase = false): boolean {
+  const s = ignoreCase ? text.toLowerCase() : text;
+  const p = ignoreCase ? pattern.toLowerCase() : pattern;
   // Iterative glob with single-star backtracking: linear in practice, no regex built from user text.
   let si = 0;
   let pi = 0;
@@ -32,13 +32,13 @@ export function matchPattern(text: string, pattern: string): boolean {
  * Matches `text` against a list of patterns where `!pattern` negates (OpenSSH match_pattern_list):
  * returns -1 when a negated pattern matches (the whole entry is ignored), 1 on a positive match, 0 otherwise.
  */
-export function matchPatternList(text: string, patterns: readonly string[]): -1 | 0 | 1 {
+export function matchPatternList(text: string, patterns: readonly string[], ignoreCase = false): -1 | 0 | 1 {
   let result: 0 | 1 = 0;
   for (const raw of patterns) {
     if (raw === '') continue;
     if (raw.startsWith('!')) {
-      if (matchPattern(text, raw.slice(1))) return -1;
-    } else if (matchPattern(text, raw)) {
+      if (matchPattern(text, raw.slice(1), ignoreCase)) return -1;
+    } else if (matchPattern(text, raw, ignoreCase)) {
       result = 1;
     }
   }
@@ -46,6 +46,6 @@ export function matchPatternList(text: string, patterns: readonly string[]): -1 
 }
 
 /** True when a comma-separated pattern list (`a,*.b,!c`) matches `text` positively. */
-export function matchCommaList(text: string, list: string): boolean {
-  return matchPatternList(text, list.split(',')) === 1;
+export function matchCommaList(text: string, list: string, ignoreCase = false): boolean {
+  return matchPatternList(text, list.split(','), ignoreCase) === 1;
 }

@@ -89,7 +89,7 @@ export function entryMatchesHost(hosts: string, name: string): boolean {
     const got = createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest();
     return want.length === got.length && timingSafeEqual(want, got);
   }
-  return matchPatternList(name, hosts.split(',')) === 1;
+  return matchPatternList(name, hosts.split(','), true) === 1;
 }
 
 /** Looks a server key up for `name` across entries (user files first, then global files). */

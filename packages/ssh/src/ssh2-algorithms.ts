@@ -19,10 +19,10 @@ export function resolveCiphers(value: string, source: string): string[] {
   const defaults = constants.DEFAULT_CIPHER;
   const op = value[0];
   const list = (op === '+' || op === '-' || op === '^' ? value.slice(1) : value).split(',').filter((c) => c !== '');
-  const expand = (patterns: string[]) => supported.filter((c) => patterns.some((p) => matchCommaList(c, p)));
+  const expand = (patterns: string[]) => supported.filter((c) => patterns.some((p) => matchCommaList(c, p, true)));
   let result: string[];
   if (op === '+') result = [...defaults, ...expand(list).filter((c) => !defaults.includes(c))];
-  else if (op === '-') result = defaults.filter((c) => !list.some((p) => matchCommaList(c, p)));
+  else if (op === '-') result = defaults.filter((c) => !list.some((p) => matchCommaList(c, p, true)));
   else if (op === '^') {
     const front = expand(list);
     result = [...front, ...defaults.filter((c) => !front.includes(c))];

@@ -30,7 +30,7 @@ export function parseTarget(text: string): SshTarget {
   const at = rest.lastIndexOf('@');
   if (at !== -1) {
     const user = rest.slice(0, at);
-    if (user === '' || /[\s@:/]/.test(user) || user.startsWith('-')) {
+    if (user === '' || /[\s:/]/.test(user) || user.startsWith('-')) {
       throw new SshUsageError(`bad user "${user}" in "${text}": expected [user@]host[:port]`);
     }
     target.user = user;
