@@ -99,6 +99,15 @@ describe('ssh authentication against a real sshd', () => {
       assert.ok(logs.some((m) => /ssh-agent/.test(m)));
       // the same target with no agent fails: proves the agent did the work
       await assert.rejects(connect(target([]), { env: {} }), AuthError);
+      // IdentitiesOnly: the agent may only use keys named by IdentityFile (a lone .pub is enough)
+      const onlyPub = join(dir, 'agent_key_ref');
+      writeFileSync(`${onlyPub}.pub`, readFileSync(`${host.clientKeyPath}.pub`));
+      const viaPub = await connect(target(['IdentitiesOnly=yes'], [onlyPub]), { env: { SSH_AUTH_SOCK: sock } });
+      viaPub.close();
+      await assert.rejects(
+        connect(target(['IdentitiesOnly=yes'], [encryptedKey]), { env: { SSH_AUTH_SOCK: sock } }),
+        AuthError,
+      );
     } finally {
       if (agent.pid) killTree(agent.pid, 'SIGTERM');
     }

@@ -1,17 +1,19 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
+  AuthError,
   ChannelError,
   ConnectError,
   connect,
+  parseTarget,
   type ResolvedHost,
   resolveHost,
   type SshConnection,
 } from '@port-linker/ssh';
-import { RemoteHost } from './harness/index.ts';
+import { RemoteHost, run } from './harness/index.ts';
 
 function harnessTarget(h: RemoteHost, home: string, extra: string[] = []): ResolvedHost {
   return resolveHost(
@@ -203,5 +205,136 @@ describe('server restrictions and unreachable hosts', () => {
     assert.equal(typeof reason, 'string');
     assert.equal(conn.closed, true);
     await host.startSshd();
+  });
+});
+
+describe('ssh_config aliases, overrides, ProxyCommand, keepalives and cancellation', () => {
+  let host: RemoteHost;
+  let home: string;
+  let config: string;
+  before(async () => {
+    home = mkdtempSync(join(tmpdir(), 'pl-ssh-home-'));
+    host = await RemoteHost.start();
+    config = join(home, 'ssh_config');
+    writeFileSync(
+      config,
+      [
+        'Host lab-wrongport',
+        '  Port 2',
+        'Host lab-* !lab-excluded',
+        `  HostName ${host.address}`,
+        '  User root',
+        `  IdentityFile ${host.clientKeyPath}`,
+        'Host lab-proxied',
+        '  ProxyCommand socat STDIO TCP:%h:%p',
+        'Host *',
+        `  UserKnownHostsFile ${host.knownHostsPath}`,
+        '  StrictHostKeyChecking yes',
+        '  ConnectTimeout 3',
+        '',
+      ].join('\n'),
+    );
+  });
+  after(async () => {
+    await host?.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+  const env = () => ({ home, systemConfigFile: null });
+
+  test('a wildcard alias resolves and connects', async () => {
+    const conn = await connect(resolveHost(parseTarget('lab-anything'), { configFile: config }, env()), { env: {} });
+    assert.equal((await conn.exec('echo alias')).stdout.toString(), 'alias\n');
+    conn.close();
+  });
+
+  test('a negated alias does not get the wildcard settings', () => {
+    const r = resolveHost(parseTarget('lab-excluded'), { configFile: config }, env());
+    assert.equal(r.hostname, 'lab-excluded');
+  });
+
+  test('-p on the command line overrides the Port from ssh_config', async () => {
+    await assert.rejects(
+      connect(resolveHost(parseTarget('lab-wrongport'), { configFile: config }, env()), { env: {} }),
+      ConnectError,
+    );
+    const conn = await connect(resolveHost(parseTarget('lab-wrongport'), { configFile: config, port: 22 }, env()), {
+      env: {},
+    });
+    conn.close();
+  });
+
+  test('-o User overrides the config and the error names the user', async () => {
+    const target = resolveHost(parseTarget('lab-x'), { configFile: config, options: ['User=nobody'] }, env());
+    await assert.rejects(connect(target, { env: {} }), (err: unknown) => {
+      assert.ok(err instanceof AuthError);
+      assert.match(err.message, new RegExp(`^nobody@${host.address.replaceAll('.', '\\.')}:22: authentication failed`));
+      return true;
+    });
+  });
+
+  test('ProxyCommand carries the connection over a command', async () => {
+    const conn = await connect(resolveHost(parseTarget('lab-proxied'), { configFile: config }, env()), { env: {} });
+    assert.equal((await conn.exec('echo proxied')).stdout.toString(), 'proxied\n');
+    conn.close();
+  });
+
+  test('an aborted signal cancels a connect that is waiting on a silent server', async () => {
+    const silent = await host.serve('tcp-listen', 0, host.address);
+    try {
+      const ac = new AbortController();
+      const target = resolveHost(parseTarget('lab-x'), { configFile: config, port: silent.port }, env());
+      setTimeout(() => ac.abort(), 200);
+      const started = Date.now();
+      await assert.rejects(connect(target, { env: {}, signal: ac.signal }), /cancelled/);
+      assert.ok(Date.now() - started < 2000);
+    } finally {
+      await silent.stop();
+    }
+  });
+
+  test('keepalives (ServerAliveInterval) detect a server that stopped answering', async () => {
+    const target = resolveHost(
+      parseTarget('lab-x'),
+      { configFile: config, options: ['ServerAliveInterval=1', 'ServerAliveCountMax=2'] },
+      env(),
+    );
+    const conn = await connect(target, { env: {} });
+    const closed = new Promise<string>((resolve) => conn.once('close', resolve));
+    const pids = (await run(['ip', 'netns', 'pids', host.ns])).stdout.split(/\s+/).filter((p) => p !== '');
+    for (const pid of pids) process.kill(Number(pid), 'SIGSTOP');
+    const started = Date.now();
+    try {
+      const reason = await closed;
+      const took = Date.now() - started;
+      assert.match(reason, /keepalive/i);
+      assert.ok(took < 6000, `closed after ${took} ms`);
+    } finally {
+      for (const pid of pids) process.kill(Number(pid), 'SIGCONT');
+    }
+  });
+
+  test('new direct-tcpip channel + 1-byte round trip stays well under Nagle/delayed-ACK time (setNoDelay)', async () => {
+    const svc = await host.serve('tcp-echo', 0, '127.0.0.1');
+    const conn = await connect(resolveHost(parseTarget('lab-x'), { configFile: config }, env()), { env: {} });
+    try {
+      const times: number[] = [];
+      for (let i = 0; i < 30; i++) {
+        const t0 = process.hrtime.bigint();
+        const ch = await conn.forwardOut('127.0.0.1', svc.port);
+        await new Promise<void>((resolve) => {
+          ch.once('data', () => resolve());
+          ch.write('x');
+        });
+        ch.end();
+        times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+      times.sort((a, b) => a - b);
+      const p50 = times[15] ?? 0;
+      console.log(`# open+round trip p50 ${p50.toFixed(2)} ms, max ${(times[29] ?? 0).toFixed(2)} ms`);
+      assert.ok(p50 < 20, `p50 ${p50} ms: Nagle's algorithm would cost ~40 ms`);
+    } finally {
+      conn.close();
+      await svc.stop();
+    }
   });
 });

@@ -11,7 +11,7 @@ import ssh2, {
 } from 'ssh2';
 import type { ResolvedHost } from './config-resolve.ts';
 import { AuthError, hostLabel } from './errors.ts';
-import { decryptIdentity, type IdentityFile, readIdentityFile } from './key-files.ts';
+import { decryptIdentity, type IdentityFile, publicBlobOf, readIdentityFile } from './key-files.ts';
 import type { LogFn } from './ssh-log.ts';
 
 /** Reads a secret (passphrase or password); undefined when none can be asked (no TTY, BatchMode) or cancelled. */
@@ -188,7 +188,10 @@ export class Authenticator {
   #identityFilter(): (blob: Buffer) => boolean {
     const blobs = this.#o.host.identityFiles
       .map((p) => readIdentityFile(p))
-      .map((f) => (f.state === 'ready' || f.state === 'encrypted' ? f.publicBlob : undefined))
+      .map((f) => {
+        if (f.state === 'ready' || f.state === 'encrypted') return f.publicBlob;
+        return publicBlobOf(f.path, Buffer.alloc(0)); // only `<file>.pub` present: the agent holds the key
+      })
       .filter((b): b is Buffer => b !== undefined);
     return (blob) => blobs.some((b) => b.equals(blob));
   }
