@@ -27,7 +27,8 @@ export async function connect(host: ResolvedHost, options: ConnectOptions = {}):
   const log = options.log ?? silentLog;
   if (!nativeLogged) {
     nativeLogged = true;
-    log('debug', `ssh2 native crypto: ${nativeCryptoAvailable ? 'yes' : 'no'}`);
+    if (nativeCryptoAvailable) log('debug', 'ssh2 native crypto: yes');
+    else log('warn', 'ssh2 native crypto: no (its binding did not load; transfers will be much slower)');
   }
   const jumps: SshConnection[] = [];
   try {

@@ -9,6 +9,7 @@ import {
   keyTypeOfBlob,
   knownHostName,
   knownKeyTypes,
+  parseKnownHosts,
   readKnownHostsFile,
 } from './known-hosts.ts';
 import type { Prompter } from './prompt.ts';
@@ -80,7 +81,7 @@ export class HostKeyVerifier {
     const { host, log } = this.#o;
     const label = hostLabel(host);
     const policy = host.strictHostKeyChecking;
-    const other = otherTypes.length ? ` (known_hosts has ${otherTypes.map(keyTypeOfName).join(', ')} keys for it)` : '';
+    const other = otherTypes.length ? ` (known_hosts has ${otherTypes.map(keyTypeLabel).join(', ')} keys for it)` : '';
     if (policy === 'yes') {
       throw new HostKeyError(
         label,
@@ -99,7 +100,7 @@ export class HostKeyVerifier {
         );
       }
       const prompt = this.#o.prompt;
-      const accepted = await this.#o.paused(() => confirmKey(prompt, this.#name, type, fp, other));
+      const accepted = await this.#o.paused(() => confirmKey(prompt, this.#name, type, fp, other).catch(() => false));
       if (!accepted) {
         throw new HostKeyError(
           label,
@@ -118,19 +119,13 @@ export class HostKeyVerifier {
     const file = host.userKnownHostsFiles[0];
     if (!file) return;
     try {
-      appendKnownHost(file, this.#name, key, host.hashKnownHosts === true);
-      this.#entries.push(
-        ...readKnownHostsFile(file).filter((e) => e.key.equals(key) && !this.#entries.some((x) => x.key.equals(key))),
-      );
+      const line = appendKnownHost(file, this.#name, key, host.hashKnownHosts === true);
+      this.#entries.push(...parseKnownHosts(line, file));
       log('info', `Permanently added '${this.#name}' (${type}) to the list of known hosts (${file}).`);
     } catch (err) {
       log('warn', `${hostLabel(host)}: could not add the host key to ${file}: ${(err as Error).message}`);
     }
   }
-}
-
-function keyTypeOfName(name: string): string {
-  return keyTypeLabel(name);
 }
 
 async function confirmKey(prompt: Prompter, name: string, type: string, fp: string, other: string): Promise<boolean> {
