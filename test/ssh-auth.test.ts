@@ -71,6 +71,23 @@ describe('ssh authentication against a real sshd', () => {
     assert.ok(!logs.join('\n').includes(passphrase), 'the passphrase must never be logged');
   });
 
+  test('an encrypted key is unlocked on the prompter after a wrong passphrase', async () => {
+    const answers = ['wrong', passphrase];
+    const questions: string[] = [];
+    const prompt: Prompter = {
+      ask: async (q, { secret }) => {
+        questions.push(`${secret}:${q}`);
+        return answers.shift() ?? '';
+      },
+    };
+    const conn = await connect(target([], [encryptedKey]), { env: {}, prompt });
+    conn.close();
+    assert.deepEqual(questions, [
+      `true:Enter passphrase for key '${encryptedKey}': `,
+      `true:Enter passphrase for key '${encryptedKey}': `,
+    ]);
+  });
+
   test('an encrypted key without TTY or askpass fails fast with AuthError', async () => {
     await assert.rejects(connect(target([], [encryptedKey]), { env: {} }), (err: unknown) => {
       assert.ok(err instanceof AuthError, String(err));

@@ -118,7 +118,7 @@ describe('server restrictions and unreachable hosts', () => {
   let home: string;
   before(async () => {
     home = mkdtempSync(join(tmpdir(), 'pl-ssh-home-'));
-    host = await RemoteHost.start({ sshdConfig: ['AllowTcpForwarding no'] });
+    host = await RemoteHost.start({ sshdConfig: ['AllowTcpForwarding no', 'Ciphers aes128-ctr,aes256-ctr'] });
   });
   after(async () => {
     await host?.close();
@@ -137,6 +137,16 @@ describe('server restrictions and unreachable hosts', () => {
     } finally {
       conn.close();
     }
+  });
+
+  test('Ciphers is honoured: a common cipher connects, none in common is a handshake ConnectError', async () => {
+    const conn = await connect(harnessTarget(host, home, ['Ciphers=aes256-ctr']));
+    conn.close();
+    await assert.rejects(connect(harnessTarget(host, home, ['Ciphers=aes256-gcm@openssh.com'])), (err: unknown) => {
+      assert.ok(err instanceof ConnectError, String(err));
+      assert.match(err.message, /handshake failed.*cipher/i);
+      return true;
+    });
   });
 
   test('writeFile without an SFTP subsystem says so', async () => {
