@@ -36,10 +36,10 @@ export interface ResolvedHost {
   identitiesOnly: boolean;
   /** Hops to go through, in order; the first may carry its own chain (from its config), later ones carry none. */
   proxyJump: ResolvedHost[];
-  /** Seconds; 0 disables keepalives. */
+  /** Seconds; 0 disables keepalives (default 15, where OpenSSH's is 0). */
   serverAliveInterval: number;
   serverAliveCountMax: number;
-  /** Seconds allowed for TCP connect plus SSH handshake (time spent waiting on a prompt not counted). */
+  /** Seconds for TCP connect + handshake, then again for login; prompt time not counted (default 20; OpenSSH: none). */
   connectTimeout: number;
   strictHostKeyChecking: StrictHostKeyChecking;
   userKnownHostsFiles: string[];
