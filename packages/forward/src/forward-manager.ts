@@ -1,8 +1,19 @@
+import type { Socket as UdpSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import type { Server } from 'node:net';
+import type { MessageOf } from '@port-linker/proto';
 import type { ForwardSpec } from './forward-spec.ts';
 import { bindErrorCode, boundPort, listenTcp } from './local-bind.ts';
 import { type Dialer, type ForwardStats, TcpForward } from './tcp-forward.ts';
+import { bindUdp, UdpForward, type UdpSend } from './udp-forward.ts';
+
+/** Listeners bound for one forward, before it is wrapped. */
+type Bound = { kind: 'tcp'; port: number; servers: Server[] } | { kind: 'udp'; port: number; sockets: UdpSocket[] };
+
+function closeBound(b: Bound): void {
+  if (b.kind === 'tcp') for (const s of b.servers) s.close();
+  else for (const s of b.sockets) s.close();
+}
 
 /** What to do when the wanted local port is taken. */
 export type ConflictPolicy = 'remap' | 'skip' | 'kill';
@@ -71,10 +82,11 @@ export interface ForwardInfo {
  */
 export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
   readonly #options: ForwardManagerOptions;
-  readonly #active = new Map<string, TcpForward>();
+  readonly #active = new Map<string, TcpForward | UdpForward>();
   readonly #assigned = new Map<string, number>();
   readonly #skipped = new Set<string>();
   #dialer: Dialer | undefined;
+  #udpSend: UdpSend | undefined;
   #waiters: Array<(d: Dialer | undefined) => void> = [];
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
@@ -93,14 +105,28 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
     }
   }
 
-  /** Active forwards with their counters. */
+  /** Sets how UDP datagrams reach the agent (undefined while there is no agent: datagrams are dropped). */
+  setUdpSender(send: UdpSend | undefined): void {
+    this.#udpSend = send;
+  }
+
+  /** Routes a UdpPacket from the agent (src_port = remote port) to the local client that owns its id. */
+  deliverUdp(packet: MessageOf<'UdpPacket'>): void {
+    const f = this.#active.get(`auto/udp/${packet.srcPort}`);
+    if (f instanceof UdpForward) f.deliver(packet);
+    else for (const g of this.#active.values()) if (g instanceof UdpForward && g.owns(packet.id)) g.deliver(packet);
+  }
+
+  /** Active forwards with their counters (UDP: open = client mappings, total = datagrams in, failed = drops). */
   list(): ForwardInfo[] {
-    return [...this.#active.values()].map((f) => ({
-      spec: f.spec,
-      localPort: f.localPort,
-      addresses: f.addresses,
-      stats: f.stats,
-    }));
+    return [...this.#active.values()].map((f) => {
+      let stats: ForwardStats;
+      if (f instanceof UdpForward) {
+        const u = f.stats;
+        stats = { open: u.clients, total: u.datagramsIn, failed: u.dropped, bytesIn: u.bytesIn, bytesOut: u.bytesOut };
+      } else stats = f.stats;
+      return { spec: f.spec, localPort: f.localPort, addresses: f.addresses, stats };
+    });
   }
 
   /** Local port of an active forward by spec key. */
@@ -120,7 +146,8 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
     this.#closed = true;
     await this.#queue;
     for (const [key, f] of this.#active) {
-      f.destroy();
+      if (f instanceof UdpForward) f.close();
+      else f.destroy();
       this.#active.delete(key);
       this.emit('forward_removed', {
         protocol: f.spec.protocol,
@@ -137,7 +164,8 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
     const want = new Map(desired.map((s) => [s.key, s]));
     for (const [key, f] of this.#active) {
       if (want.has(key) && sameTarget(want.get(key), f.spec)) continue;
-      f.stopAccepting();
+      if (f instanceof UdpForward) f.close();
+      else f.stopAccepting();
       this.#active.delete(key);
       this.emit('forward_removed', {
         protocol: f.spec.protocol,
@@ -158,7 +186,7 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
     const wanted = this.#assigned.get(spec.key) ?? spec.wantedLocalPort;
     const [primary, ...secondary] = spec.bind;
     if (!primary) return;
-    let servers: Server[] | undefined;
+    let servers: Bound | undefined;
     let firstError = '';
     try {
       servers = await this.#bindAll(primary, secondary, wanted, spec);
@@ -206,23 +234,22 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
           this.#skipped.add(spec.key);
           return;
         }
-        conflict(
-          'remap',
-          boundPort(servers[0] as Server),
-          privileged ? 'privileged port' : `local port ${wanted} is in use`,
-        );
+        conflict('remap', servers.port, privileged ? 'privileged port' : `local port ${wanted} is in use`);
       }
     }
     if (!servers || this.#closed) {
-      for (const s of servers ?? []) s.close();
+      if (servers) closeBound(servers);
       return;
     }
-    const localPort = boundPort(servers[0] as Server);
+    const localPort = servers.port;
     this.#assigned.set(spec.key, localPort);
-    const forward = new TcpForward(spec, localPort, servers, {
-      dialer: () => this.#waitDialer(),
-      log: (level, msg) => log(level, msg),
-    });
+    const forward =
+      servers.kind === 'tcp'
+        ? new TcpForward(spec, localPort, servers.servers, {
+            dialer: () => this.#waitDialer(),
+            log: (level, msg) => log(level, msg),
+          })
+        : new UdpForward(spec, localPort, servers.sockets, () => this.#udpSend);
     this.#active.set(spec.key, forward);
     this.emit('forward_added', {
       protocol: spec.protocol,
@@ -236,12 +263,14 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
   }
 
   /** Binds the primary address (must work) then the others on the same port (best effort). */
-  async #bindAll(primary: string, secondary: string[], port: number, spec: ForwardSpec): Promise<Server[]> {
-    const servers = [await listenTcp(primary, port, () => {})];
-    const actual = boundPort(servers[0] as Server);
+  async #bindAll(primary: string, secondary: string[], port: number, spec: ForwardSpec): Promise<Bound> {
+    const bindOne = spec.protocol === 'tcp' ? (a: string, p: number) => listenTcp(a, p, () => {}) : bindUdp;
+    const first = await bindOne(primary, port);
+    const all: Array<Server | UdpSocket> = [first];
+    const actual = portOf(first);
     for (const addr of secondary) {
       try {
-        servers.push(await listenTcp(addr, actual, () => {}));
+        all.push(await bindOne(addr, actual));
       } catch (err) {
         this.#options.log?.(
           'debug',
@@ -249,7 +278,9 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
         );
       }
     }
-    return servers;
+    return spec.protocol === 'tcp'
+      ? { kind: 'tcp', port: actual, servers: all as Server[] }
+      : { kind: 'udp', port: actual, sockets: all as UdpSocket[] };
   }
 
   #waitDialer(): Promise<Dialer | undefined> {
@@ -267,6 +298,10 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
       this.#waiters.push(done);
     });
   }
+}
+
+function portOf(s: Server | UdpSocket): number {
+  return 'setBroadcast' in s ? s.address().port : boundPort(s);
 }
 
 function sameTarget(a: ForwardSpec | undefined, b: ForwardSpec): boolean {

@@ -13,3 +13,4 @@ export {
 export { autoSpec, dialAddress, type ForwardSpec, parseLocalForward, type RemotePortGroup } from './forward-spec.ts';
 export { DEFAULT_EXCLUDES, PortFilter, type PortRange, parsePortList } from './port-filter.ts';
 export { type Dialer, type ForwardStats, pipeBoth } from './tcp-forward.ts';
+export { bindUdp, UdpForward, type UdpSend, type UdpStats } from './udp-forward.ts';
