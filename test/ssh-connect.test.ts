@@ -118,7 +118,10 @@ describe('server restrictions and unreachable hosts', () => {
   let home: string;
   before(async () => {
     home = mkdtempSync(join(tmpdir(), 'pl-ssh-home-'));
-    host = await RemoteHost.start({ sshdConfig: ['AllowTcpForwarding no', 'Ciphers aes128-ctr,aes256-ctr'] });
+    host = await RemoteHost.start({
+      sftp: false,
+      sshdConfig: ['AllowTcpForwarding no', 'Ciphers aes128-ctr,aes256-ctr'],
+    });
   });
   after(async () => {
     await host?.close();

@@ -14,6 +14,8 @@ const SERVICE = join(dirname(fileURLToPath(import.meta.url)), 'service.mjs');
 export interface RemoteHostOptions {
   /** Extra sshd_config lines (e.g. `AllowTcpForwarding no`, `PasswordAuthentication yes`). */
   sshdConfig?: string[];
+  /** Offer the SFTP subsystem, as Debian's sshd does (default true). */
+  sftp?: boolean;
   /** Put this host behind another: its veth pair links to `behind`'s namespace, not the root one. */
   behind?: RemoteHost;
 }
@@ -134,6 +136,9 @@ export class RemoteHost {
       'MaxStartups 200:30:400',
       'MaxSessions 200',
       ...(this.#options.sshdConfig ?? []),
+      ...(this.#options.sftp === false || (this.#options.sshdConfig ?? []).some((l) => /^\s*Subsystem\s+sftp/i.test(l))
+        ? []
+        : ['Subsystem sftp internal-sftp']),
     ];
     writeFileSync(join(this.dir, 'sshd_config'), `${config.join('\n')}\n`);
   }
