@@ -32,7 +32,7 @@ class ListScanner implements Scanner {
 const tcp = (port: number, address = '0.0.0.0'): ListeningSocket => ({ protocol: 'tcp', port, address, process: 'x' });
 
 /** Runs the agent on in-memory streams and decodes everything it writes. */
-function start(argv: string[] = [], scanner = new ListScanner()) {
+function start(argv: string[] = [], scanner = new ListScanner(), signature: (() => string) | null = null) {
   const stdin = new PassThrough();
   const stdout = new PassThrough();
   const stderr = new PassThrough();
@@ -59,6 +59,7 @@ function start(argv: string[] = [], scanner = new ListScanner()) {
       exitCode = code;
     },
     scanner: async () => scanner,
+    signature,
   });
   const send = (m: Message) => stdin.write(encodeMessage(m));
   const waitFor = async (what: string, check: () => boolean, timeoutMs = 3000) => {
@@ -137,6 +138,24 @@ describe('agent process', () => {
     const stoppedAt = a.scanner.scans;
     await new Promise((r) => setTimeout(r, 150));
     assert.equal(a.scanner.scans, stoppedAt, 'no scans after the watch stopped');
+    a.stdin.end();
+    await a.done;
+  });
+
+  test('watch skips scans while the socket-table signature stands still, and scans when it moves', async () => {
+    let sig = 'TCP: inuse 1';
+    const a = start([], new ListScanner(), () => sig);
+    a.scanner.sockets = [tcp(80)];
+    a.send({ type: 'WatchRequest', tcp: true, udp: true, intervalMs: 50 });
+    await a.waitFor('full delta', () => a.of('ScanDelta').length === 1);
+    const scans = a.scanner.scans;
+    a.scanner.sockets = [tcp(80), tcp(81)]; // the kernel counters did not move: not noticed yet
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(a.scanner.scans, scans, 'no scan while the signature is unchanged');
+    assert.equal(a.of('ScanDelta').length, 1);
+    sig = 'TCP: inuse 2';
+    await a.waitFor('delta after the signature moved', () => a.of('ScanDelta').length === 2);
+    assert.deepEqual(a.of('ScanDelta')[1]?.added, [tcp(81)]);
     a.stdin.end();
     await a.done;
   });

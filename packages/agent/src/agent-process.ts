@@ -7,6 +7,7 @@ import { type AgentFeature, defaultFeatures } from './agent-feature.ts';
 import { type AgentOptions, parseAgentArgs } from './agent-options.ts';
 import { FrameSink } from './frame-sink.ts';
 import { LogBuffer } from './log-buffer.ts';
+import { socketTableSignature } from './socket-table-signature.ts';
 
 /** Version of this agent build (the package version). */
 export const AGENT_VERSION: string = packageJson.version;
@@ -23,6 +24,8 @@ export interface AgentIo {
   onSignal?(handler: (signal: string) => void): void;
   /** Overrides scanner detection (tests). */
   scanner?: () => Promise<Scanner>;
+  /** Overrides the socket-table signature (tests; `null` disables it). */
+  signature?: (() => string | undefined) | null;
   features?: AgentFeature[];
 }
 
@@ -64,7 +67,6 @@ export async function runAgent(io: AgentIo): Promise<number> {
     () => !sink.congested,
   );
   const log = logs.log.bind(logs);
-  sink.whenDrained(); // no-op; keeps the drained listener warm for the first congestion
 
   let scanner: Scanner | undefined;
   try {
@@ -79,6 +81,7 @@ export async function runAgent(io: AgentIo): Promise<number> {
     scanner,
     silenceTimeoutMs: options.silenceTimeoutMs,
     features: io.features ?? defaultFeatures(),
+    signature: io.signature === null ? undefined : (io.signature ?? socketTableSignature()),
     info: { version: AGENT_VERSION, platform: process.platform, arch: process.arch, pid: process.pid },
   });
   const running = agent;

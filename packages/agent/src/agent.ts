@@ -19,6 +19,8 @@ export interface AgentDeps {
   silenceTimeoutMs: number;
   features: readonly AgentFeature[];
   info: Omit<AgentInfo, 'scanner' | 'capabilities'>;
+  /** Socket-table change signature that lets watch ticks skip unchanged scans (Linux); see WatchLoopDeps. */
+  signature?: () => string | undefined;
 }
 
 /**
@@ -143,6 +145,7 @@ export class Agent {
       send: (delta) => this.#deps.output.send(delta),
       whenWritable: () => this.#deps.output.whenDrained(),
       log: (level, message) => this.#log(level, 'agent.watch', message),
+      signature: this.#deps.signature,
     });
   }
 

@@ -12,7 +12,17 @@ export interface WatchLoopDeps {
   /** Resolves when the output can take more (stdout not congested). */
   whenWritable(): Promise<void>;
   log(level: 'error' | 'warn' | 'info' | 'debug' | 'trace', message: string): void;
+  /**
+   * Cheap signature of the kernel's socket tables (socket-table-signature.ts); when it is unchanged
+   * since the last scan, the tick skips the scan, up to `fullRescanMs`. Undefined: scan every tick.
+   */
+  signature?: () => string | undefined;
+  /** Longest time between two full scans while the signature stands still (default 5 s). */
+  fullRescanMs?: number;
 }
+
+/** Default bound between full scans when the socket-table signature says nothing changed. */
+export const FULL_RESCAN_MS = 5_000;
 
 /**
  * One subscription: scan, diff against what the host last received, send only changes, sleep, repeat.
@@ -29,8 +39,12 @@ export class WatchLoop {
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   #failures = 0;
+  #lastSignature: string | undefined;
+  #lastScanAt = 0;
   /** Scans run so far. */
   scans = 0;
+  /** Ticks whose scan the unchanged signature made unnecessary. */
+  skipped = 0;
 
   /** Starts at once: the first scan runs in this turn of the event loop. */
   constructor(options: ScanOptions, intervalMs: number, deps: WatchLoopDeps) {
@@ -53,10 +67,23 @@ export class WatchLoop {
     await this.#deps.whenWritable();
     if (this.#stopped) return;
     const started = performance.now();
+    // read before scanning: a change during the scan then shows up as a new signature next tick
+    const signature = this.#deps.signature?.();
+    if (
+      signature !== undefined &&
+      signature === this.#lastSignature &&
+      started - this.#lastScanAt < (this.#deps.fullRescanMs ?? FULL_RESCAN_MS)
+    ) {
+      this.skipped++;
+      this.#timer = setTimeout(() => void this.#tick(), this.intervalMs);
+      return;
+    }
     try {
       const result = await this.#deps.scan(this.options);
       this.scans++;
       if (this.#stopped) return;
+      this.#lastSignature = signature;
+      this.#lastScanAt = started;
       if (this.#failures > 0) this.#deps.log('info', `scanner recovered after ${this.#failures} failed scans`);
       this.#failures = 0;
       if (result.malformed > 0) this.#deps.log('debug', `scan skipped ${result.malformed} malformed lines`);

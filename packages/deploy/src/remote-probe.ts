@@ -113,6 +113,9 @@ echo "hash=$hash_tool"
 if command -v gzip >/dev/null 2>&1; then echo gzip=yes; else echo gzip=no; fi
 if mkdir -p "$dir" 2>/dev/null && chmod 700 "$cache_base/port-linker" "$dir" 2>/dev/null && [ -w "$dir" ]; then
   echo "cache=$dir"
+  # the node-mode agent is an extensionless CommonJS file: stop Node's package.json lookup here, so a
+  # {"type": "module"} in a parent directory (a JS project in $HOME) cannot turn it into ESM
+  [ -f "$dir/package.json" ] || printf '{"type":"commonjs"}\n' > "$dir/package.json"
   t="$dir/.exec-test-$$"
   if printf '#!/bin/sh\\nexit 0\\n' > "$t" && chmod 700 "$t" && "$t" 2>/dev/null; then echo exec=yes; else echo exec=no; fi
   rm -f "$t"

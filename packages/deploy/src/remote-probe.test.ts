@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import type { AgentArtifact } from './agent-artifacts.ts';
+import { deployAgent } from './deploy-agent.ts';
+import { DeployError } from './errors.ts';
+import { installArtifact } from './remote-install.ts';
+import { parseProbeOutput, platformOf, probeRemote } from './remote-probe.ts';
+import type { ExecChannel, ExecResult, RemoteSession } from './remote-session.ts';
+import { shellQuote } from './shell-quote.ts';
+
+/** Runs "remote" commands with this machine's sh, in an environment with a private XDG_CACHE_HOME. */
+class LocalShellSession implements RemoteSession {
+  sftp = true;
+  constructor(readonly env: NodeJS.ProcessEnv) {}
+  exec(command: string, options: { stdin?: Uint8Array | string } = {}): Promise<ExecResult> {
+    return new Promise((resolve) => {
+      const child = spawn('sh', ['-c', command], { env: this.env });
+      const out: Buffer[] = [];
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => out.push(d));
+      child.stderr.on('data', (d: Buffer) => {
+        err += d;
+      });
+      child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr: err }));
+      child.stdin.end(options.stdin);
+    });
+  }
+  async spawn(command: string): Promise<ExecChannel> {
+    const child = spawn('sh', ['-c', command], { env: this.env });
+    const exit = new Promise<{ code: number | null }>((r) => child.on('close', (code) => r({ code })));
+    return { stdout: child.stdout, stdin: child.stdin, stderr: child.stderr, exit, close: () => child.kill() };
+  }
+  async writeFile(path: string, data: Uint8Array, mode: number): Promise<void> {
+    if (!this.sftp) throw new Error('subsystem request failed on channel 0');
+    writeFileSync(path, data, { mode });
+  }
+}
+
+function artifactOf(bytes: Buffer, kind: AgentArtifact['kind'] = 'script', gz = gzipSync(bytes)): AgentArtifact {
+  return {
+    kind,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    size: bytes.byteLength,
+    gzipped: async () => gz,
+    raw: async () => bytes,
+  };
+}
+
+test('platformOf maps uname pairs to Node names, and keeps unknown ones readable', () => {
+  assert.equal(platformOf('Linux', 'x86_64'), 'linux-x64');
+  assert.equal(platformOf('Linux', 'aarch64'), 'linux-arm64');
+  assert.equal(platformOf('Darwin', 'arm64'), 'darwin-arm64');
+  assert.equal(platformOf('Darwin', 'x86_64'), 'darwin-x64');
+  assert.equal(platformOf('FreeBSD', 'amd64'), 'freebsd-amd64');
+  assert.equal(platformOf('', ''), 'unknown-unknown');
+});
+
+test('shellQuote survives sh for awkward words', () => {
+  for (const word of ["it's", 'a b', '$HOME', '`id`', '"q"', 'back\\slash', 'new\nline', '', '-n']) {
+    const r = spawnSync('sh', ['-c', `printf '%s' ${shellQuote(word)}`], { encoding: 'utf8' });
+    assert.equal(r.stdout, word, JSON.stringify(word));
+  }
+});
+
+test('parseProbeOutput rejects a probe that was cut short', () => {
+  assert.throws(() => parseProbeOutput('os=Linux\narch=x86_64\n'), DeployError);
+  const facts = parseProbeOutput('os=Linux\narch=x86_64\nnode=\nnode_ok=no\nexec=no\ngzip=yes\nprobe=done\n');
+  assert.equal(facts.nodePath, undefined);
+  assert.equal(facts.execAllowed, false);
+  assert.equal(facts.cachedScript, 'unchecked');
+});
+
+describe('probe and install through a local shell', () => {
+  let xdg: string;
+  let session: LocalShellSession;
+  const script = Buffer.from(
+    `if (typeof require !== 'function') process.exit(4);\nprocess.stdout.write(JSON.stringify({ version: 't' }) + '\\n');\n`,
+  );
+  before(() => {
+    xdg = mkdtempSync(join(tmpdir(), 'pl-probe-'));
+    session = new LocalShellSession({ ...process.env, XDG_CACHE_HOME: xdg });
+  });
+  after(() => rmSync(xdg, { recursive: true, force: true }));
+
+  test('the probe creates a 0700 cache and reports node, hash tool, exec and cache state', async () => {
+    const art = artifactOf(script);
+    const facts = await probeRemote(session, { scriptSha256: art.sha256, binarySha256: {}, checkBinary: 'never' });
+    assert.equal(facts.platform, `${process.platform}-${process.arch}`);
+    assert.equal(facts.nodeUsable, true);
+    assert.equal(facts.nodeVersion, process.versions.node);
+    assert.equal(facts.cacheDir, join(xdg, 'port-linker', 'agents'));
+    assert.equal(statSync(facts.cacheDir ?? '').mode & 0o777, 0o700);
+    assert.equal(facts.hashTool, 'sha256sum');
+    assert.equal(facts.execAllowed, true);
+    assert.equal(facts.cachedScript, 'missing');
+    assert.equal(facts.cachedBinary, 'unchecked');
+  });
+
+  test('install verifies, self-tests and renames; a corrupt upload leaves nothing behind', async () => {
+    const art = artifactOf(script);
+    const facts = await probeRemote(session, { scriptSha256: art.sha256, binarySha256: {}, checkBinary: 'never' });
+    const dir = facts.cacheDir ?? '';
+    const r = await installArtifact(session, facts, art, () => {});
+    assert.equal(r.via, 'sftp');
+    assert.equal(r.remotePath, join(dir, art.sha256));
+    const again = await probeRemote(session, { scriptSha256: art.sha256, binarySha256: {}, checkBinary: 'never' });
+    assert.equal(again.cachedScript, 'ok');
+
+    const other = Buffer.from(`${script.toString()}// v2\n`);
+    const wrongBytes = artifactOf(other, 'script', gzipSync(script)); // uploads v1 bytes under v2's hash
+    await assert.rejects(
+      installArtifact(session, facts, wrongBytes, () => {}),
+      /sha256 mismatch after upload/,
+    );
+    const truncated = artifactOf(other, 'script', gzipSync(other).subarray(0, 20));
+    await assert.rejects(
+      installArtifact(session, facts, truncated, () => {}),
+      /gzip -d failed/,
+    );
+    const noSelfTest = artifactOf(Buffer.from('process.exit(3)\n'));
+    await assert.rejects(
+      installArtifact(session, facts, noSelfTest, () => {}),
+      /self-test failed/,
+    );
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.startsWith('.')),
+      [],
+      'no temp files left',
+    );
+  });
+
+  test('deployAgent uploads over exec when SFTP is refused, then reuses the cache', async () => {
+    const artifacts = mkdtempSync(join(tmpdir(), 'pl-artifacts-'));
+    try {
+      mkdirSync(artifacts, { recursive: true });
+      writeFileSync(join(artifacts, 'agent.cjs'), `${script.toString()}// deployed by deployAgent\n`);
+      session.sftp = false;
+      // a JS project in the home dir must not turn the extensionless agent file into an ES module
+      writeFileSync(join(xdg, 'package.json'), '{"type":"module"}\n');
+      const first = await deployAgent(session, { mode: 'node', agentArtifacts: artifacts });
+      assert.equal(first.mode, 'node');
+      assert.equal(first.via, 'exec');
+      assert.ok(first.bytesUploaded > 0);
+      const second = await deployAgent(session, { mode: 'auto', agentArtifacts: artifacts });
+      assert.equal(second.cached, true);
+      assert.equal(second.bytesUploaded, 0);
+      const noBinary = await deployAgent(session, { mode: 'binary', agentArtifacts: artifacts });
+      assert.equal(noBinary.mode, 'none');
+      assert.match(noBinary.reason ?? '', /executable is not built here \(run npm run build:agents\)/);
+    } finally {
+      session.sftp = true;
+      rmSync(artifacts, { recursive: true, force: true });
+    }
+  });
+});
