@@ -153,7 +153,16 @@ describe('port-linker user@host mirrors remote TCP ports (real sshd)', () => {
     assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
     assert.match(bad.stderr, /--ports: "abc"/);
 
-    const emptyKnownHosts = CliProcess.against(host, ['-o', 'UserKnownHostsFile=/dev/null']);
+    const emptyKnownHosts = new CliProcess([
+      '--json',
+      '-i',
+      host.clientKeyPath,
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'StrictHostKeyChecking=yes',
+      `${host.user}@${host.address}`,
+    ]);
     assert.equal(await emptyKnownHosts.exited, 3, emptyKnownHosts.stderr);
     assert.match(emptyKnownHosts.stderr, new RegExp(host.address.replaceAll('.', '\\.')));
 
