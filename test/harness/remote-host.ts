@@ -30,6 +30,11 @@ export interface Service {
 
 let counter = 0;
 
+/** Whether a child already exited (by code or by signal: a signalled child has exitCode null). */
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
 function pickSubnet(): string {
   // 10.<100..249>.<0..255>: random per host; checked against addresses in use below.
   const b = randomBytes(2);
@@ -198,7 +203,7 @@ export class RemoteHost {
     const sshd = this.#sshd;
     if (!sshd?.pid) return;
     this.#sshd = undefined;
-    const gone = new Promise((r) => (sshd.exitCode !== null ? r(null) : sshd.once('exit', r)));
+    const gone = new Promise((r) => (hasExited(sshd) ? r(null) : sshd.once('exit', r)));
     killTree(sshd.pid, 'SIGKILL');
     await gone;
   }
@@ -245,7 +250,7 @@ export class RemoteHost {
       child,
       port: actual,
       stop: async () => {
-        if (child.exitCode !== null || !child.pid) return;
+        if (hasExited(child) || !child.pid) return;
         const gone = new Promise((r) => child.once('exit', r));
         killTree(child.pid, 'SIGKILL');
         await gone;

@@ -72,9 +72,9 @@ export class CliProcess {
     for (;;) {
       const hit = this.events.find(pred);
       if (hit) return hit;
-      if (this.child.exitCode !== null) {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) {
         throw new Error(
-          `port-linker exited ${this.child.exitCode} before ${what}; stderr:\n${this.stderr.slice(-3000)}`,
+          `port-linker exited ${this.child.exitCode ?? this.child.signalCode} before ${what}; stderr:\n${this.stderr.slice(-3000)}`,
         );
       }
       const left = deadline - Date.now();
