@@ -181,3 +181,35 @@ describe('deploy fallbacks', () => {
     }
   });
 });
+
+describe('deploy on a host whose shell prints on every session (~/.bashrc echo)', () => {
+  test('probe, install and the agent stream all survive the noise; the link says what it skipped', async (t) => {
+    const home = mkdtempSync(join(tmpdir(), 'pl-noisy-home-'));
+    writeFileSync(join(home, '.bashrc'), 'echo "Welcome to the noisy host, $USER"\n');
+    const host = await RemoteHost.start({ sshdConfig: [`SetEnv HOME=${home} XDG_CACHE_HOME=${home}/.cache`] });
+    const session = await Ssh2Session.connect(host);
+    const logs: string[] = [];
+    const log = (level: string, msg: string) => logs.push(`${level} ${msg}`);
+    try {
+      const echo = await session.exec('true');
+      if (!echo.stdout.toString().includes('Welcome')) {
+        t.skip('this bash does not source ~/.bashrc for ssh commands: nothing to prove here');
+        return;
+      }
+      const r = await deployAgent(session, { mode: 'auto', log });
+      assert.equal(r.mode, 'node', r.reason);
+      const link = await startAgent(session, r, { log });
+      try {
+        assert.equal(link.info?.scanner, 'procfs');
+        assert.ok(logs.some((l) => l.startsWith('warn') && l.includes('Welcome to the noisy host')));
+        await watchFinds(link, host, 3000);
+      } finally {
+        await link.close();
+      }
+    } finally {
+      session.close();
+      await host.close();
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});

@@ -30,6 +30,21 @@ export interface LinkTiming {
 const CLOSE_GRACE_MS = 2000;
 /** Bytes of agent stderr kept for the exit reason (it prints one line only when it crashes). */
 const STDERR_KEEP = 2048;
+/** Most bytes of shell noise skipped before the AgentHello frame. */
+const MAX_PREAMBLE = 64 * 1024;
+
+/**
+ * Where the AgentHello frame starts in `bytes`: type 0x0a, a 4-byte length, then `{"version"`.
+ * A login shell that prints from ~/.bashrc on non-interactive sessions puts text before it.
+ */
+export function findHello(bytes: Uint8Array): number {
+  const tail = [0x7b, 0x22, 0x76, 0x65, 0x72]; // {"ver
+  for (let i = 0; i + 10 <= bytes.length; i++) {
+    if (bytes[i] !== 0x0a) continue;
+    if (tail.every((b, k) => bytes[i + 5 + k] === b)) return i;
+  }
+  return -1;
+}
 
 /**
  * The link to an agent process over an SSH exec channel (modes `node` and `binary`). Pings every
@@ -49,6 +64,7 @@ export class StdioAgentLink extends EventEmitter implements AgentLink {
   #pinger: NodeJS.Timeout;
   #seq = 0n;
   #stderr = '';
+  #preamble: Buffer | undefined = Buffer.alloc(0);
   #ended: string | undefined;
   #settleReady!: (err?: Error) => void;
 
@@ -111,8 +127,24 @@ export class StdioAgentLink extends EventEmitter implements AgentLink {
     this.#end('closed by the host');
   }
 
-  #onData(chunk: Buffer): void {
+  #onData(data: Buffer): void {
     this.#lastHeard = performance.now();
+    let chunk = data;
+    if (this.#preamble) {
+      const seen = Buffer.concat([this.#preamble, data]);
+      const at = findHello(seen);
+      if (at < 0) {
+        if (seen.byteLength > MAX_PREAMBLE) this.#end(`no AgentHello in the first ${seen.byteLength} bytes of output`);
+        else this.#preamble = seen;
+        return;
+      }
+      if (at > 0) {
+        const noise = seen.subarray(0, Math.min(at, 120)).toString('utf8').replace(/\s+/g, ' ').trim();
+        this.#log('warn', `skipped ${at} bytes the remote shell printed before the agent (~/.bashrc?): "${noise}"`);
+      }
+      this.#preamble = undefined;
+      chunk = seen.subarray(at);
+    }
     let messages: ReturnType<MessageDecoder['push']>;
     try {
       messages = this.#decoder.push(chunk);
