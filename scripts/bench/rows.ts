@@ -1,0 +1,250 @@
+import type { Row, RowContext } from './bench-types.ts';
+import { agentIdleFigures } from './measure-agent.ts';
+import { detectionFigures, manyPortsFigure } from './measure-detection.ts';
+import { roundTripFigures, sequentialFigures } from './measure-latency.ts';
+import { concurrentFigures, rssWithForwards } from './measure-scale.ts';
+import { autoStartFigures, startToUsable } from './measure-startup.ts';
+import { iperfGbps } from './measure-throughput.ts';
+import { waitUsable } from './net-probe.ts';
+import { startTunnel, type Tunnel } from './tunnel.ts';
+
+const BOTH = ['openssh', 'port-linker'] as const;
+const PL = ['port-linker'] as const;
+const NOT_YET = 'n/a (not implemented)';
+
+/** Runs `fn` with a port-linker in auto mode against ctx.target, mirroring whatever listens remotely. */
+async function withAutoMirror<T>(ctx: RowContext, fn: (t: Tunnel) => Promise<T>): Promise<T> {
+  const t = startTunnel('port-linker', ctx.target, { auto: true });
+  try {
+    await waitUsable(ctx.services.echo, 15_000, t.dead);
+    return await fn(t);
+  } finally {
+    await t.stop();
+  }
+}
+
+/** Every measurement of `npm run bench`, in table order. Add a row here to add a figure. */
+export const ROWS: Row[] = [
+  {
+    id: 'throughput',
+    phase: 'tunnel',
+    sides: BOTH,
+    quick: true,
+    figures: [
+      {
+        id: 'upload',
+        label: 'bulk TCP upload (local -> remote)',
+        unit: 'Gbit/s',
+        target: { kind: 'ratio', op: '>=', value: 1.0 },
+      },
+      {
+        id: 'download',
+        label: 'bulk TCP download (remote -> local)',
+        unit: 'Gbit/s',
+        target: { kind: 'ratio', op: '>=', value: 1.0 },
+      },
+    ],
+    async measure(ctx) {
+      const [secs, omit] = ctx.quick ? [1, 0] : [3, 1];
+      return {
+        upload: await iperfGbps(ctx.services.iperf, 'upload', secs, omit, ctx.log),
+        download: await iperfGbps(ctx.services.iperf, 'download', secs, omit, ctx.log),
+      };
+    },
+  },
+  {
+    id: 'round-trip',
+    phase: 'tunnel',
+    sides: BOTH,
+    quick: true,
+    figures: [
+      { id: 'p50', label: '64 B round trip p50', unit: 'us', target: { kind: 'ratio', op: '<=', value: 1.1 } },
+      { id: 'p99', label: '64 B round trip p99', unit: 'us' },
+    ],
+    measure: (ctx) => roundTripFigures(ctx.services.echo, ctx.quick ? 500 : 2000),
+  },
+  {
+    id: 'sequential',
+    phase: 'tunnel',
+    sides: BOTH,
+    quick: true,
+    figures: [
+      {
+        id: 'totalMs',
+        label: '200 sequential connections (connect, round trip, close)',
+        unit: 'ms',
+        target: { kind: 'ratio', op: '<=', value: 1.2 },
+      },
+      { id: 'p50', label: 'one new connection p50', unit: 'us' },
+    ],
+    measure: (ctx) => sequentialFigures(ctx.services.echo, 200),
+  },
+  {
+    id: 'concurrent',
+    phase: 'tunnel',
+    sides: BOTH,
+    quick: false,
+    runs: 3,
+    figures: [
+      {
+        id: 'failed',
+        label: '1,000 concurrent connections: failed',
+        unit: 'count',
+        target: { kind: 'abs', op: '<=', value: 0 },
+      },
+      { id: 'ms', label: '1,000 concurrent connections: wall time', unit: 'ms' },
+    ],
+    measure: (ctx) => concurrentFigures(ctx.services.echo, 1000),
+  },
+  {
+    id: 'start-forward',
+    phase: 'solo',
+    sides: BOTH,
+    quick: true,
+    figures: [{ id: 'ms', label: 'start -> -L forward usable', unit: 'ms' }],
+    async measure(ctx) {
+      return { ms: await startToUsable(ctx.side, ctx.target, ctx.services.echo, 'forward') };
+    },
+  },
+  {
+    id: 'start-auto',
+    phase: 'solo',
+    sides: PL,
+    quick: true,
+    figures: [
+      {
+        id: 'cached',
+        label: 'start -> first mirrored port usable, agent cached',
+        unit: 'ms',
+        target: { kind: 'abs', op: '<=', value: 400 },
+      },
+      {
+        id: 'first',
+        label: 'start -> first mirrored port usable, first deploy',
+        unit: 'ms',
+        target: { kind: 'abs', op: '<', value: 3000 },
+      },
+    ],
+    measure: (ctx) => autoStartFigures(ctx.target, ctx.services.echo, ctx.agentCacheDir),
+  },
+  {
+    id: 'detection',
+    phase: 'solo',
+    sides: PL,
+    quick: true,
+    figures: [
+      {
+        id: 'p50',
+        label: 'remote listen() -> local port usable p50',
+        unit: 'ms',
+        target: { kind: 'abs', op: '<', value: 250 },
+      },
+      { id: 'p99', label: 'remote listen() -> local port usable p99', unit: 'ms' },
+    ],
+    measure: (ctx) => withAutoMirror(ctx, (t) => detectionFigures(t, ctx.listeners, ctx.quick ? 8 : 20)),
+  },
+  {
+    id: 'many-ports',
+    phase: 'solo',
+    sides: PL,
+    quick: false,
+    runs: 3,
+    figures: [
+      {
+        id: 'ms',
+        label: '1,000 remote listening ports: all mirrored',
+        unit: 'ms',
+        target: { kind: 'abs', op: '<=', value: 2000 },
+      },
+    ],
+    measure: async (ctx) => ({ ms: await withAutoMirror(ctx, (t) => manyPortsFigure(t, ctx.listeners, 1000)) }),
+  },
+  {
+    id: 'rss-100',
+    phase: 'solo',
+    sides: BOTH,
+    quick: false,
+    runs: 3,
+    figures: [
+      {
+        id: 'mb',
+        label: 'host RSS with 100 forwards',
+        unit: 'MB',
+        target: { kind: 'abs', op: '<', value: 120 },
+      },
+    ],
+    measure: async (ctx) => ({ mb: await rssWithForwards(ctx.side, ctx.target, ctx.listeners, 100) }),
+  },
+  {
+    id: 'agent-idle',
+    phase: 'solo',
+    sides: PL,
+    quick: false,
+    runs: 3,
+    figures: [
+      { id: 'cpu', label: 'agent idle CPU', unit: '%', target: { kind: 'abs', op: '<', value: 0.5 } },
+      { id: 'rss', label: 'agent idle RSS', unit: 'MB', target: { kind: 'abs', op: '<', value: 50 } },
+    ],
+    measure: (ctx) =>
+      withAutoMirror(ctx, async () => {
+        await new Promise((r) => setTimeout(r, 1500));
+        return agentIdleFigures(ctx.host, ctx.quick ? 3000 : 8000);
+      }),
+  },
+  {
+    id: 'udp',
+    phase: 'tunnel',
+    sides: BOTH,
+    quick: true,
+    notImplemented: NOT_YET,
+    figures: [
+      { id: 'rtt', label: 'UDP 64 B round trip p50', unit: 'us' },
+      { id: 'rate', label: 'UDP datagrams/s', unit: '1/s' },
+    ],
+  },
+  {
+    id: 'transport-tcp',
+    phase: 'tunnel',
+    sides: PL,
+    quick: false,
+    notImplemented: NOT_YET,
+    figures: [{ id: 'gbps', label: 'agent transport tcp: throughput', unit: 'Gbit/s' }],
+  },
+  {
+    id: 'transport-quic',
+    phase: 'tunnel',
+    sides: PL,
+    quick: false,
+    notImplemented: NOT_YET,
+    figures: [
+      {
+        id: 'mibs',
+        label: 'agent transport quic: one stream',
+        unit: 'MiB/s',
+        target: { kind: 'abs', op: '>=', value: 50 },
+      },
+    ],
+  },
+  {
+    id: 'wan',
+    phase: 'wan',
+    sides: BOTH,
+    quick: false,
+    runs: 3,
+    figures: [
+      {
+        id: 'download',
+        label: 'WAN 50 ms / 1 %: download (remote -> local)',
+        unit: 'Gbit/s',
+        target: { kind: 'ratio', op: '>=', value: 1.4 },
+      },
+      { id: 'upload', label: 'WAN 50 ms / 1 %: upload (local -> remote)', unit: 'Gbit/s' },
+    ],
+    async measure(ctx) {
+      return {
+        download: await iperfGbps(ctx.services.iperf, 'download', 8, 2, ctx.log),
+        upload: await iperfGbps(ctx.services.iperf, 'upload', 8, 2, ctx.log),
+      };
+    },
+  },
+];
