@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
@@ -229,6 +230,59 @@ describe('port-linker heals through outages (real sshd)', () => {
       assert.ok((await tcpRoundTrip(svc.port, Buffer.from('again'))).equals(Buffer.from('again')));
       await gone.stop();
     } finally {
+      await cli.stop();
+      await svc.stop();
+    }
+  });
+});
+
+describe('port-linker keeps its agent alive and resolves local conflicts (real sshd)', () => {
+  let host: RemoteHost;
+  before(async () => {
+    host = await RemoteHost.start();
+  });
+  after(async () => {
+    await host?.close();
+  });
+
+  test('the agent killed on the remote is restarted and mirroring goes on', async () => {
+    const cli = CliProcess.against(host);
+    try {
+      const first = await cli.waitEvent((e) => e.event === 'agent', 'agent');
+      assert.equal(typeof first.pid, 'number');
+      await host.exec(['kill', '-9', String(first.pid)]);
+      const second = await cli.waitEvent(
+        (e) => e.event === 'agent' && e.pid !== first.pid,
+        'a restarted agent',
+        20_000,
+      );
+      assert.equal(second.bytes_uploaded, 0, 'the cached agent is reused');
+      const svc = await host.serve('tcp-echo', 0, '0.0.0.0');
+      await cli.forwardFor(svc.port);
+      assert.ok((await tcpRoundTrip(svc.port, Buffer.from('ok'))).equals(Buffer.from('ok')));
+      await svc.stop();
+    } finally {
+      await cli.stop();
+    }
+  });
+
+  test('--conflict kill stops the local owner of the port (no TTY: no question) and takes the port', async () => {
+    const svc = await host.serve('tcp-echo', 0, '0.0.0.0');
+    const squatter = spawn(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${svc.port}, '127.0.0.1', () => console.log('up'))`,
+    ]);
+    const squatterExit = once(squatter, 'exit');
+    await once(squatter.stdout, 'data');
+    const cli = CliProcess.against(host, ['--conflict', 'kill']);
+    try {
+      const c = await cli.waitEvent((e) => e.event === 'conflict' && e.remote_port === svc.port, 'conflict');
+      assert.equal(c.action, 'kill');
+      assert.equal(c.local_port, svc.port);
+      await squatterExit;
+      assert.ok((await tcpRoundTrip(svc.port, Buffer.from('mine'))).equals(Buffer.from('mine')));
+    } finally {
+      squatter.kill('SIGKILL');
       await cli.stop();
       await svc.stop();
     }

@@ -1,7 +1,14 @@
 /** Machine-readable events of PRODUCT.md section 3; every object also gets `event` and `ts`. */
 export interface EventMap {
   connected: { host: string; user: string; port: number };
-  agent: { mode: string; transport: string; platform: string; bytes_uploaded?: number; reason?: string };
+  agent: {
+    mode: string;
+    transport: string;
+    platform: string;
+    bytes_uploaded?: number;
+    reason?: string;
+    pid?: number;
+  };
   forward_added: {
     protocol: 'tcp' | 'udp';
     remote_addr: string;

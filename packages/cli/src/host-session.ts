@@ -164,6 +164,7 @@ export class HostSession {
         transport,
         platform: deployed.platform,
         bytes_uploaded: deployed.bytesUploaded,
+        ...(link.info ? { pid: link.info.pid } : {}),
         ...(deployed.reason ? { reason: deployed.reason } : {}),
       });
       log.info(
