@@ -30,7 +30,7 @@ export function socketTableSignature(procRoot = '/proc'): (() => string | undefi
   return () => {
     let raw = '';
     try {
-      for (const fd of fds) raw += buf.latin1Slice(0, readSync(fd, buf, 0, buf.length, 0));
+      for (const fd of fds) raw += buf.toString('latin1', 0, readSync(fd, buf, 0, buf.length, 0));
     } catch {
       return undefined;
     }
