@@ -25,10 +25,10 @@ function trackPorts(link: AgentLink): { ports: Map<string, ListeningSocket>; del
 const hasTcp = (ports: Map<string, ListeningSocket>, port: number) =>
   [...ports.values()].some((s) => s.protocol === 'tcp' && s.port === port);
 
-/** Starts a harness host whose sessions get `env` (sshd SetEnv), and a private cache dir. */
-async function hostWith(extra: string[] = []): Promise<{ host: RemoteHost; xdg: string }> {
+/** Starts a harness host (with or without the SFTP subsystem) whose sessions use a private cache dir. */
+async function hostWith(options: { sftp: boolean }): Promise<{ host: RemoteHost; xdg: string }> {
   const xdg = mkdtempSync(join(tmpdir(), 'pl-deploy-cache-'));
-  const host = await RemoteHost.start({ sshdConfig: [`SetEnv XDG_CACHE_HOME=${xdg}`, ...extra] });
+  const host = await RemoteHost.start({ sftp: options.sftp, sshdConfig: [`SetEnv XDG_CACHE_HOME=${xdg}`] });
   return { host, xdg };
 }
 
@@ -51,7 +51,7 @@ describe('deploy modes on a server without SFTP (uploads go over exec)', () => {
 
   before(async () => {
     ensureAgentBundle();
-    ({ host, xdg } = await hostWith());
+    ({ host, xdg } = await hostWith({ sftp: false }));
     session = await Ssh2Session.connect(host);
   });
   after(async () => {
