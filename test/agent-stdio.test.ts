@@ -52,6 +52,7 @@ async function watchLatencies(agent: ReturnType<typeof runLocal>, samples: numbe
   agent.send({ type: 'WatchRequest', tcp: true, udp: false, intervalMs: 100 });
   await waitFor(() => agent.messages.some(({ m }) => m.type === 'ScanDelta'), 'the full delta', 5000);
   const out: number[] = [];
+  const servers: Server[] = [];
   for (let i = 0; i < samples; i++) {
     const { server, port, at } = await listen();
     let seen: number | undefined;
@@ -68,10 +69,11 @@ async function watchLatencies(agent: ReturnType<typeof runLocal>, samples: numbe
       2,
     );
     out.push((seen ?? at) - at);
-    server.close();
+    servers.push(server); // closed at the end: a close and a listen in one tick cancel out in the kernel counters
     // jitter the phase against the scan timer so samples spread over the interval
     await new Promise((r) => setTimeout(r, 37 + ((i * 53) % 100)));
   }
+  for (const s of servers) s.close();
   return out.sort((a, b) => a - b);
 }
 

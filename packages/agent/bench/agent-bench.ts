@@ -37,21 +37,29 @@ function rssMb(pid: number): number {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * An idle remote has nobody else opening sockets; this shared machine does (other test runs), and every
- * change of the kernel's socket counters makes the agent rescan. As root, the idle phase runs the agent
- * in a fresh network namespace (`unshare --net`: its own counters, only `lo`), like a quiet remote host.
+ * An idle remote has nobody else opening sockets or starting processes; this shared machine does (other
+ * test runs), and each change of the kernel's socket counters or of the last PID makes the agent rescan.
+ * As root, the idle phase runs the agent in fresh network and PID namespaces (`unshare --net --pid
+ * --fork`: its own counters, only `lo`), like a quiet remote host.
  */
-const OWN_NETNS = process.getuid?.() === 0 && spawnSync('unshare', ['--net', 'true']).status === 0;
+const UNSHARE = ['unshare', '--net', '--pid', '--fork', '--'];
+const OWN_NETNS = process.getuid?.() === 0 && spawnSync(UNSHARE[0] ?? '', [...UNSHARE.slice(1), 'true']).status === 0;
+
+/** The agent's PID: under `unshare --fork` it is unshare's only child. */
+function agentPid(pid: number, forked: boolean): number {
+  if (!forked) return pid;
+  const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ');
+  return Number(kids[0]);
+}
 
 async function bench(name: string, runtime: string[]): Promise<Record<string, unknown>> {
-  const idle = await run(OWN_NETNS ? ['unshare', '--net', '--', ...runtime] : runtime, true);
+  const idle = await run(OWN_NETNS ? [...UNSHARE, ...runtime] : runtime, true);
   const watch = await run(runtime, false);
   return { runtime: name, intervalMs: INTERVAL, ...idle, ...watch };
 }
 
 async function run(argv: string[], idlePhase: boolean): Promise<Record<string, unknown>> {
   const child = spawn(argv[0] ?? '', argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
-  const pid = child.pid ?? 0;
   const decoder = new MessageDecoder();
   const deltas: Array<{ at: number; ports: Set<number> }> = [];
   let hello = false;
@@ -77,6 +85,7 @@ async function run(argv: string[], idlePhase: boolean): Promise<Record<string, u
   }
 
   const pinger = setInterval(() => send({ type: 'Ping', value: 1n }), 5000);
+  const pid = agentPid(child.pid ?? 0, argv[0] === 'unshare');
   const ticks0 = cpuTicks(pid);
   const w0 = performance.now();
   let rssMax = 0;
@@ -93,7 +102,7 @@ async function run(argv: string[], idlePhase: boolean): Promise<Record<string, u
   await new Promise((r) => child.on('exit', r));
   return {
     idleSeconds: SECONDS,
-    idleNetns: OWN_NETNS ? 'own (unshare --net)' : 'shared with this machine',
+    idleNamespaces: OWN_NETNS ? 'own net + pid (unshare)' : 'shared with this machine',
     idleCpuPercent: Number(cpuPct.toFixed(3)),
     rssMbMax: Number(rssMax.toFixed(1)),
     rssMbEnd: Number(rssEnd.toFixed(1)),

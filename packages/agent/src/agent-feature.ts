@@ -1,9 +1,11 @@
 import type { LogLevelName, Message } from '@port-linker/proto';
 
-/** What a feature may use of the agent: send frames, log, and say it is busy. */
+/** What a feature may use of the agent: send frames, log, and see whether the host link is congested. */
 export interface AgentContext {
   send(message: Message): void;
   log(level: LogLevelName, target: string, message: string): void;
+  /** True while stdout is congested: droppable traffic (UDP datagrams) should be dropped, not queued. */
+  congested?(): boolean;
 }
 
 /**

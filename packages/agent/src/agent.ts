@@ -167,7 +167,11 @@ export class Agent {
   }
 
   #context(): AgentContext {
-    return { send: (m) => void this.#deps.output.send(m), log: this.#deps.log };
+    return {
+      send: (m) => void this.#deps.output.send(m),
+      log: this.#deps.log,
+      congested: () => this.#deps.output.congested,
+    };
   }
 
   #log(level: LogLevelName, target: string, message: string): void {

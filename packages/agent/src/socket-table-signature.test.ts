@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -22,12 +23,19 @@ test('signature keeps the TCP/UDP counters, drops mem fields, and is undefined w
     assert.equal(read6?.(), 'TCP: inuse 5 tw 26\nUDP: inuse 1\nTCP6: inuse 2\nUDP6: inuse 0\n');
     writeFileSync(join(root, 'net', 'sockstat'), 'TCP: inuse 6 orphan 0 tw 26 alloc 46 mem 3\nUDP: inuse 1 mem 9\n');
     assert.equal(read6?.(), 'TCP: inuse 6 tw 26\nUDP: inuse 1\nTCP6: inuse 2\nUDP6: inuse 0\n', 're-read each call');
+    writeFileSync(join(root, 'loadavg'), '0.10 0.20 0.30 1/123 4567\n');
+    const withPid = socketTableSignature(root);
+    assert.match(withPid?.() ?? '', /\npid 4567\n$/);
+    writeFileSync(join(root, 'loadavg'), '0.90 0.20 0.30 2/125 4570\n');
+    assert.match(withPid?.() ?? '', /\npid 4570\n$/, 'a new process moves the signature; load figures do not');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
 });
 
-test('on Linux a new listener moves the real signature', { skip: process.platform !== 'linux' }, async () => {
+test('on Linux a new listener, and a new process, move the real signature', {
+  skip: process.platform !== 'linux',
+}, async () => {
   const read = socketTableSignature();
   assert.ok(read);
   const before = read();
@@ -38,4 +46,7 @@ test('on Linux a new listener moves the real signature', { skip: process.platfor
   } finally {
     server.close();
   }
+  const afterListen = read();
+  spawnSync('true');
+  assert.notEqual(read(), afterListen);
 });

@@ -2,24 +2,26 @@ import { openSync, readSync } from 'node:fs';
 
 /**
  * A cheap "did any socket table change" probe for Linux: the per-network-namespace counters of
- * /proc/net/sockstat and sockstat6 (`inuse` of TCP, UDP, TCP6, UDP6 and TCP `tw`). The `alloc`,
- * `orphan` and `mem` fields are machine-wide (every container's sockets move them), so they are dropped.
+ * /proc/net/sockstat and sockstat6 (`inuse` of TCP, UDP, TCP6, UDP6 and TCP `tw`), plus the last PID
+ * handed out (/proc/loadavg, per PID namespace). The `alloc`, `orphan` and `mem` fields are
+ * machine-wide (every container's sockets move them), so they are dropped.
  *
  * Why: a full procfs scan reads /proc/net/tcp*, which the kernel answers by walking its whole socket
- * hash (measured ~9 ms of system CPU per scan on a 2-core VM with 17 sockets); at one scan per
- * 150 ms that alone is ~6 % CPU. These counters cost ~70 us to read. A listen() hashes the socket
- * (`TCP: inuse` +1; a UDP bind does the same for `UDP: inuse`), so a new listener changes the
- * signature. A close that exactly cancels an open in the same tick would not (a closing connection
- * usually also moves `tw`), which is why the watch loop still rescans in full every few seconds.
+ * hash (measured 7-10 ms of system CPU per scan on a 2-core VM with 17 sockets); at one scan per
+ * 150 ms that alone is ~6 % CPU. These files cost tens of microseconds. A listen() hashes the socket
+ * (`TCP: inuse` +1; a UDP bind does the same for `UDP: inuse`), so a new listener moves the signature.
+ * A listener closing while another opens in the same tick cancels out in `inuse`; when that is a
+ * restart (a new process), the last PID moves. What is left (one process swapping listeners within
+ * one tick) is caught by the watch loop's forced full rescan every few seconds.
  * Example: `TCP: inuse 5 orphan 0 tw 26 alloc 45 mem 3` -> `TCP: inuse 5 tw 26`.
  */
 export function socketTableSignature(procRoot = '/proc'): (() => string | undefined) | undefined {
   // kept open and re-read with pread at offset 0 (seq_file regenerates): a third of the CPU of
   // readFileSync, which matters at 7 reads a second on an idle host
   const fds: number[] = [];
-  for (const name of ['sockstat', 'sockstat6']) {
+  for (const name of ['net/sockstat', 'net/sockstat6', 'loadavg']) {
     try {
-      fds.push(openSync(`${procRoot}/net/${name}`, 'r'));
+      fds.push(openSync(`${procRoot}/${name}`, 'r'));
     } catch {
       if (fds.length === 0) return undefined; // no sockstat: no signal (sockstat6 is absent without IPv6)
     }
@@ -39,6 +41,11 @@ export function socketTableSignature(procRoot = '/proc'): (() => string | undefi
     let sig = '';
     for (const line of raw.split('\n')) {
       if (/^(TCP|UDP)6?:/.test(line)) sig += `${line.replace(/ (orphan|alloc|mem|memory) \d+/g, '')}\n`;
+      else {
+        // loadavg: `0.00 0.01 0.05 1/123 4567`, the last field is the last PID
+        const pid = /^[\d.]+ [\d.]+ [\d.]+ \d+\/\d+ (\d+)$/.exec(line.trim())?.[1];
+        if (pid) sig += `pid ${pid}\n`;
+      }
     }
     lastSig = sig;
     return sig;
