@@ -3,6 +3,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import ssh2, { type ConnectConfig } from 'ssh2';
 import { Authenticator, type QuestionReader, type SecretReader } from './auth.ts';
+import { poolCipherPackets } from './cipher-packets.ts';
 import type { ResolvedHost } from './config-resolve.ts';
 import { SshConnection } from './connection.ts';
 import { AuthError, ChannelError, ConnectError, HostKeyError, hostLabel } from './errors.ts';
@@ -10,6 +11,7 @@ import { HostKeyVerifier } from './host-key-verify.ts';
 import { askpassProgram, type Prompter, runAskpass } from './prompt.ts';
 import { type LogFn, silentLog } from './ssh-log.ts';
 import { nativeCryptoAvailable, orderHostKeyAlgorithms } from './ssh2-algorithms.ts';
+import { coalesceWrites } from './write-coalescing.ts';
 
 /** How to connect: logging, prompting (undefined = no TTY: never prompt), cancellation. */
 export interface ConnectOptions {
@@ -185,6 +187,7 @@ async function establish(
     carrier?.destroy();
     throw err;
   }
+  coalesceWrites(sock);
 
   const batch = host.batchMode;
   const prompt = batch ? undefined : options.prompt;
@@ -262,6 +265,7 @@ async function establish(
     });
     client.on('ready', () => {
       ready = true;
+      poolCipherPackets(client);
       resolve(new SshConnection(host, client, jumps, log));
     });
   });

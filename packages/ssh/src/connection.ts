@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
+import { widenReceiveWindow, windowForRoundTrip } from './channel-window.ts';
 import type { ResolvedHost } from './config-resolve.ts';
 import { ChannelError, hostLabel } from './errors.ts';
 import type { LogFn } from './ssh-log.ts';
@@ -196,8 +197,12 @@ export class SshConnection extends EventEmitter {
     return new Promise((resolve, reject) => {
       if (this.#closed) return reject(this.#channelError(what, new Error('closed')));
       try {
+        const opening = performance.now();
         this.#client.forwardOut('127.0.0.1', 0, dstHost, dstPort, (err, ch) => {
-          if (!err) return resolve(ch);
+          if (!err) {
+            widenReceiveWindow(ch, windowForRoundTrip(performance.now() - opening));
+            return resolve(ch);
+          }
           const e = err as Error & { reason?: number };
           const code = typeof e.reason === 'number' ? e.reason : undefined;
           if (code === undefined) return reject(this.#channelError(what, e));
