@@ -184,6 +184,7 @@ export const ROWS: Row[] = [
     figures: [
       { id: 'cpu', label: 'agent idle CPU', unit: '%', target: { kind: 'abs', op: '<', value: 0.5 } },
       { id: 'rss', label: 'agent idle RSS', unit: 'MB', target: { kind: 'abs', op: '<', value: 50 } },
+      { id: 'procs', label: 'agent idle: processes on the machine (procfs scan size)', unit: 'count' },
     ],
     measure: (ctx) =>
       withAutoMirror(ctx, async () => {
