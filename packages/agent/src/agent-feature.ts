@@ -1,4 +1,5 @@
 import type { LogLevelName, Message } from '@port-linker/proto';
+import { UdpRelay } from './udp-relay.ts';
 
 /** What a feature may use of the agent: send frames, log, and see whether the host link is congested. */
 export interface AgentContext {
@@ -41,10 +42,7 @@ export function reservedFeature(name: string, types: readonly Message['type'][])
   };
 }
 
-/** The hooks this agent ships: UDP forwarding and transport negotiation, both reserved. */
+/** The features this agent ships: UDP forwarding, and transport negotiation (reserved). */
 export function defaultFeatures(): AgentFeature[] {
-  return [
-    reservedFeature('udp', ['StartUdpForward', 'StopUdpForward', 'UdpPacket']),
-    reservedFeature('transport', ['TransportOffer', 'TransportAccept']),
-  ];
+  return [new UdpRelay(), reservedFeature('transport', ['TransportOffer', 'TransportAccept'])];
 }

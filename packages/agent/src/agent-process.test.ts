@@ -186,14 +186,14 @@ describe('agent process', () => {
     assert.ok(a.logs.some((e) => e.message.includes('host silent for 300 ms')));
   });
 
-  test('Shutdown stops the agent; reserved UDP and transport messages are logged and ignored', async () => {
+  test('Shutdown stops the agent; UDP messages reach the relay; reserved transport messages are ignored', async () => {
     const a = start(['--log-level', 'debug']);
     a.send({ type: 'StartUdpForward', port: 5353, address: '127.0.0.1' });
     a.send({ type: 'UdpPacket', srcPort: 1, dstPort: 2, id: 3, data: new Uint8Array([1]) });
     a.send({ type: 'TransportOffer', version: 1, entries: [] });
     a.send({ type: 'Shutdown' });
     assert.equal(await a.done, 0);
-    assert.ok(a.logs.some((e) => e.target === 'agent.udp' && e.message.includes('StartUdpForward ignored')));
+    assert.ok(a.logs.some((e) => e.target === 'agent.udp' && e.message.includes('forwarding udp 127.0.0.1:5353')));
     assert.ok(a.logs.some((e) => e.target === 'agent.transport' && e.message.includes('TransportOffer ignored')));
     assert.ok(a.logs.some((e) => e.message.includes('host asked to shut down')));
   });

@@ -36,6 +36,8 @@ export class HostSession {
   readonly #remote = new RemotePorts();
   #link: AgentLink | undefined;
   #conn: SshConnection | undefined;
+  /** Whether the running agent relays UDP (agentless mode cannot). */
+  #udp = false;
 
   /** `host` is the resolved ssh target; explicit forwards are parsed here (UsageError on junk). */
   constructor(cfg: CliConfig, host: ResolvedHost, deps: SessionDeps) {
@@ -43,6 +45,15 @@ export class HostSession {
     this.#host = host;
     this.#deps = deps;
     this.#explicit = [...host.localForwards.map(localForwardFromConfig), ...cfg.localForwards].map(parseLocalForward);
+    // UDP forwards live on the agent: tell it when one starts or stops.
+    deps.manager.on('forward_added', (e) => {
+      if (e.protocol === 'udp')
+        this.#link?.send({ type: 'StartUdpForward', port: e.remote_port, address: e.remote_addr });
+    });
+    deps.manager.on('forward_removed', (e) => {
+      if (e.protocol === 'udp' && e.reason !== 'shutdown')
+        this.#link?.send({ type: 'StopUdpForward', port: e.remote_port });
+    });
   }
 
   /** Runs until `signal` aborts. */
@@ -158,6 +169,7 @@ export class HostSession {
         return;
       }
       this.#link = link;
+      this.#attachUdp(link);
       const transport = 'stdio';
       events.emit('agent', {
         mode: deployed.mode,
@@ -174,9 +186,12 @@ export class HostSession {
       link.on('message', (m: Message) => this.#onAgentMessage(m));
       link.on('log', (e) => log.log(e.level, e.message, { source: 'agent', target: e.target || undefined }));
       const exited = new Promise<string>((resolve) => link.once('exit', (reason: string) => resolve(reason)));
-      link.send({ type: 'WatchRequest', tcp: this.#cfg.protocol !== 'udp', udp: false, intervalMs: WATCH_INTERVAL_MS });
+      link.send({ type: 'WatchRequest', ...this.#protocols(), intervalMs: WATCH_INTERVAL_MS });
       const reason = await Promise.race([exited, closed.then(() => 'connection closed')]);
-      if (this.#link === link) this.#link = undefined;
+      if (this.#link === link) {
+        this.#link = undefined;
+        this.#deps.manager.setUdpSender(undefined);
+      }
       if (gone || signal.aborted) return;
       log.warn(`agent exited (${reason}); restarting it`);
       const now = Date.now();
@@ -188,7 +203,36 @@ export class HostSession {
     }
   }
 
+  /** Routes UDP through this agent when it can relay it; re-announces UDP forwards that outlived the last agent. */
+  #attachUdp(link: AgentLink): void {
+    const { manager, log } = this.#deps;
+    this.#udp = this.#cfg.protocol !== 'tcp' && (link.info?.capabilities.includes('udp') ?? false);
+    if (this.#cfg.protocol !== 'tcp' && !this.#udp)
+      log.warn(`agent mode ${link.mode} cannot relay UDP: mirroring TCP only`);
+    if (!this.#udp) {
+      manager.setUdpSender(undefined);
+      return;
+    }
+    manager.setUdpSender((packet) => {
+      if (link.congested) return false;
+      link.send(packet);
+      return true;
+    });
+    for (const f of manager.list()) {
+      if (f.spec.protocol === 'udp')
+        link.send({ type: 'StartUdpForward', port: f.spec.remotePort, address: f.spec.remoteHost });
+    }
+  }
+
+  #protocols(): { tcp: boolean; udp: boolean } {
+    return { tcp: this.#cfg.protocol !== 'udp', udp: this.#udp };
+  }
+
   #onAgentMessage(m: Message): void {
+    if (m.type === 'UdpPacket') {
+      this.#deps.manager.deliverUdp(m);
+      return;
+    }
     if (m.type !== 'ScanDelta') return;
     this.#remote.apply(m);
     void this.#resync();
@@ -196,7 +240,7 @@ export class HostSession {
 
   async #resync(): Promise<void> {
     const { log, manager, filter } = this.#deps;
-    const { specs, notes } = this.#remote.desired(filter, { tcp: this.#cfg.protocol !== 'udp', udp: false });
+    const { specs, notes } = this.#remote.desired(filter, this.#protocols());
     for (const n of notes) log.info(n);
     await manager.sync([...this.#explicit, ...(this.#cfg.auto ? specs : [])]);
   }

@@ -47,8 +47,6 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: R
       ...(cfg.exclude === undefined ? {} : { exclude: cfg.exclude }),
       defaultExcludes: cfg.defaultExcludes,
     });
-    if (cfg.protocol === 'udp') log.warn('UDP mirroring is not available in this version: nothing will be mirrored');
-    else if (cfg.protocol === 'both') log.debug('UDP mirroring is not available in this version; mirroring TCP');
     if (cfg.transport === 'tcp' || cfg.transport === 'quic') {
       log.warn(`--transport ${cfg.transport} is not available in this version; using stdio`);
     }

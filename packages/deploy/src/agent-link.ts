@@ -12,6 +12,8 @@ export interface AgentLink extends EventEmitter {
   /** The agent's AgentHello (synthesized in agentless mode); undefined before it arrived. */
   readonly info: AgentInfo | undefined;
   readonly mode: AgentMode;
+  /** True while more than CONGESTED_BYTES wait to go out: droppable traffic (UDP) should be dropped. */
+  readonly congested: boolean;
   /** Sends one message; dropped (logged at debug) after the link ended. */
   send(message: Message): void;
   /** Asks the agent to stop (Shutdown, then stdin EOF), waits briefly for it, closes the channel. */
@@ -25,6 +27,9 @@ export interface LinkTiming {
   /** The host pings this often, so the agent never hits its silence timeout while the host lives. */
   pingIntervalMs: number;
 }
+
+/** Outbound bytes queued past which the link counts as congested (UDP floods are dropped, not buffered). */
+export const CONGESTED_BYTES = 1024 * 1024;
 
 /** Grace period for the agent to exit by itself in `close()`. */
 const CLOSE_GRACE_MS = 2000;
@@ -102,6 +107,10 @@ export class StdioAgentLink extends EventEmitter implements AgentLink {
   /** Whether the link ended, and why. */
   get endReason(): string | undefined {
     return this.#ended;
+  }
+
+  get congested(): boolean {
+    return this.#channel.stdin.writableLength > CONGESTED_BYTES;
   }
 
   send(message: Message): void {

@@ -42,6 +42,9 @@ export class AgentlessLink extends EventEmitter implements AgentLink {
     };
   }
 
+  /** Agentless mode carries no data traffic, so it is never congested. */
+  readonly congested = false;
+
   send(message: Message): void {
     if (this.#ended) return;
     switch (message.type) {

@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
+import { once } from 'node:events';
+import { after, before, describe, test } from 'node:test';
+import { RemoteHost, waitFor } from './harness/index.ts';
+import { CliProcess } from './support/cli-process.ts';
+import { tcpRoundTrip } from './support/tcp-client.ts';
+
+async function udpClient(family: 'udp4' | 'udp6' = 'udp4'): Promise<Socket> {
+  const s = createSocket(family);
+  s.bind(0, family === 'udp4' ? '127.0.0.1' : '::1');
+  await once(s, 'listening');
+  return s;
+}
+
+/** Sends `data` to 127.0.0.1:port and resolves with the first reply (retrying: UDP may drop). */
+async function udpAsk(s: Socket, port: number, data: Buffer, host = '127.0.0.1'): Promise<Buffer> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const reply = new Promise<Buffer | undefined>((resolve) => {
+      const t = setTimeout(() => resolve(undefined), 1000);
+      s.once('message', (m: Buffer) => {
+        clearTimeout(t);
+        resolve(m);
+      });
+    });
+    s.send(data, port, host);
+    const got = await reply;
+    if (got) return got;
+  }
+  throw new Error(`no UDP reply from ${host}:${port}`);
+}
+
+describe('UDP mirroring through the agent (real sshd)', () => {
+  let host: RemoteHost;
+  before(async () => {
+    host = await RemoteHost.start();
+  });
+  after(async () => {
+    await host?.close();
+  });
+
+  test('UDP services on 127.0.0.1 and 0.0.0.0 are mirrored; clients get only their own replies; 60,000 B intact', async () => {
+    const loop = await host.serve('udp-echo', 0, '127.0.0.1');
+    const wild = await host.serve('udp-echo', 0, '0.0.0.0');
+    const cli = CliProcess.against(host);
+    try {
+      const a = await cli.forwardFor(loop.port, 'udp');
+      const b = await cli.forwardFor(wild.port, 'udp');
+      assert.equal(a.local_port, loop.port);
+      assert.equal(b.local_port, wild.port);
+      const [c1, c2] = [await udpClient(), await udpClient()];
+      const got1: string[] = [];
+      const got2: string[] = [];
+      c1.on('message', (m: Buffer) => got1.push(m.toString()));
+      c2.on('message', (m: Buffer) => got2.push(m.toString()));
+      await waitFor(
+        async () => {
+          for (let i = 0; i < 20; i++) {
+            c1.send(`one-${i}`, loop.port, '127.0.0.1');
+            c2.send(`two-${i}`, loop.port, '127.0.0.1');
+          }
+          await new Promise((r) => setTimeout(r, 300));
+          return got1.length >= 15 && got2.length >= 15;
+        },
+        'replies to both clients',
+        10_000,
+        0,
+      );
+      assert.ok(
+        got1.every((m) => m.startsWith('one-')),
+        'client 1 only gets its own replies',
+      );
+      assert.ok(
+        got2.every((m) => m.startsWith('two-')),
+        'client 2 only gets its own replies',
+      );
+      c1.removeAllListeners('message');
+      const big = Buffer.alloc(60_000);
+      for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
+      assert.ok((await udpAsk(c1, wild.port, big)).equals(big), 'a 60,000-byte datagram round-trips intact');
+      c1.close();
+      c2.close();
+    } finally {
+      await cli.stop();
+      await Promise.all([loop.stop(), wild.stop()]);
+    }
+  });
+
+  test('a restarted UDP service keeps working; a stopped one goes away; TCP and UDP on one port both work', async () => {
+    const tcp = await host.serve('tcp-echo', 0, '0.0.0.0');
+    let udp = await host.serve('udp-echo', tcp.port, '0.0.0.0');
+    const cli = CliProcess.against(host);
+    try {
+      await cli.forwardFor(tcp.port, 'tcp');
+      await cli.forwardFor(tcp.port, 'udp');
+      const c = await udpClient();
+      assert.equal((await udpAsk(c, tcp.port, Buffer.from('u1'))).toString(), 'u1');
+      assert.equal((await tcpRoundTrip(tcp.port, Buffer.from('t1'))).toString(), 't1');
+
+      await udp.stop();
+      udp = await host.serve('udp-echo', tcp.port, '0.0.0.0');
+      assert.equal((await udpAsk(c, tcp.port, Buffer.from('u2'))).toString(), 'u2', 'works after the restart');
+
+      const seen = cli.events.length;
+      await udp.stop();
+      const removed = await cli.waitEvent(
+        (e) =>
+          cli.events.indexOf(e) >= seen &&
+          e.event === 'forward_removed' &&
+          e.protocol === 'udp' &&
+          e.remote_port === tcp.port,
+        'udp forward_removed',
+      );
+      assert.equal(removed.reason, 'remote_closed');
+      const probe = createSocket('udp4');
+      await new Promise<void>((resolve, reject) => {
+        probe.once('error', reject);
+        probe.bind(tcp.port, '127.0.0.1', () => resolve());
+      });
+      probe.close();
+      assert.equal(
+        (await tcpRoundTrip(tcp.port, Buffer.from('t2'))).toString(),
+        't2',
+        'TCP on the same port is untouched',
+      );
+      c.close();
+    } finally {
+      await cli.stop();
+      await Promise.all([tcp.stop(), udp.stop()]);
+    }
+  });
+
+  test('--protocol tcp leaves UDP alone', async () => {
+    const udp = await host.serve('udp-echo', 0, '0.0.0.0');
+    const tcp = await host.serve('tcp-listen', 0, '0.0.0.0');
+    const cli = CliProcess.against(host, ['--protocol', 'tcp']);
+    try {
+      await cli.forwardFor(tcp.port);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.ok(!cli.events.some((e) => e.event === 'forward_added' && e.protocol === 'udp'));
+    } finally {
+      await cli.stop();
+      await Promise.all([udp.stop(), tcp.stop()]);
+    }
+  });
+});
