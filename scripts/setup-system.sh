@@ -7,6 +7,8 @@ command -v ssh >/dev/null || need+=(openssh-client)
 command -v ip >/dev/null || need+=(iproute2)
 command -v ss >/dev/null || need+=(iproute2)
 command -v netstat >/dev/null || need+=(net-tools)
+command -v iperf3 >/dev/null || need+=(iperf3)     # npm run bench
+command -v python3 >/dev/null || need+=(python3)   # npm run bench: scripts/bench/wan-relay.py
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "setup: missing ${need[*]}; run as root: apt-get install -y ${need[*]}" >&2

@@ -6,9 +6,19 @@ type Closer = () => Promise<void> | void;
 const children = new Set<ChildProcess>();
 const closers: Closer[] = [];
 let installed = false;
+let stopping = false;
+
+/** True once cleanup started (Ctrl-C): measurements should stop, and new children are killed at once. */
+export function isStopping(): boolean {
+  return stopping;
+}
 
 /** Remembers a child so that Ctrl-C or a crash kills it (and its descendants) by PID. */
 export function track(child: ChildProcess): ChildProcess {
+  if (stopping) {
+    if (child.pid) killTree(child.pid, 'SIGKILL');
+    return child;
+  }
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
@@ -31,6 +41,7 @@ export function onCleanup(fn: Closer): void {
 
 /** Kills every tracked child and runs the closers; safe to call twice. */
 export async function cleanupAll(): Promise<void> {
+  stopping = true;
   for (const c of children) if (c.pid) killTree(c.pid, 'SIGKILL');
   for (const fn of closers.splice(0).reverse()) {
     try {

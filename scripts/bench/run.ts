@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { harnessUnavailableReason, RemoteHost } from '../../test/harness/index.ts';
 import type { Row, RowContext, Sample, Side } from './bench-types.ts';
-import { cleanupAll, installSignalCleanup, onCleanup } from './cleanup.ts';
+import { cleanupAll, installSignalCleanup, isStopping, onCleanup } from './cleanup.ts';
 import { Listeners } from './listeners.ts';
 import { waitUsable } from './net-probe.ts';
 import { machineInfo, markdownTable, summarise } from './report.ts';
@@ -48,15 +48,8 @@ function preflight(): void {
     process.stderr.write(`npm run bench: ${why}\n`);
     process.exit(2);
   }
-  try {
-    execFileSync('iperf3', ['--version'], { stdio: 'ignore' });
-  } catch {
-    log('iperf3 missing: apt-get install -y iperf3');
-    execFileSync('apt-get', ['install', '-y', 'iperf3'], {
-      stdio: 'inherit',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
-  }
+  // installs what is missing (iperf3, python3 for the WAN relay, sshd, ...) with apt-get
+  execFileSync('bash', [join(ROOT, 'scripts/setup-system.sh')], { stdio: 'inherit' });
   if (!args['no-build']) {
     log('npm run build');
     execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -114,6 +107,7 @@ async function main(): Promise<void> {
     }
   };
   const measure = async (row: Row, ctx: RowContext) => {
+    if (isStopping()) throw new Error('stopped');
     if (!row.measure || row.notImplemented || errors.has(row.id)) return;
     if (!row.sides.includes(ctx.side) || ctx.run >= (row.runs ?? runs)) return;
     try {
@@ -131,6 +125,7 @@ async function main(): Promise<void> {
     const maxRuns = Math.max(...phaseRows.map((r) => r.runs ?? runs));
     for (let run = 0; run < maxRuns; run++) {
       for (const side of order(run, ['openssh', 'port-linker'])) {
+        if (isStopping()) return;
         log(`${phase} run ${run + 1}/${maxRuns}: ${side}`);
         const tunnel = startTunnel(side, ctxBase.target, { forwards: [services.echo, services.iperf] });
         try {
@@ -150,6 +145,7 @@ async function main(): Promise<void> {
   for (const row of rows.filter((r) => r.phase === 'solo' && r.measure)) {
     for (let run = 0; run < (row.runs ?? runs); run++) {
       for (const side of order(run, row.sides)) {
+        if (isStopping()) return;
         log(`${row.id} run ${run + 1}/${row.runs ?? runs}: ${side}`);
         await measure(row, { ...base, side, run });
       }
@@ -189,6 +185,7 @@ async function main(): Promise<void> {
 
 main()
   .catch((err) => {
+    if (isStopping()) return; // Ctrl-C: the signal handler reports and exits
     process.stderr.write(`bench failed: ${(err as Error).stack ?? err}\n`);
     process.exitCode = 1;
   })
