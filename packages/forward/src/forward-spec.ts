@@ -70,7 +70,7 @@ export function parseLocalForward(text: string): ForwardSpec {
   while (rest.length > 0) {
     re.lastIndex = 0;
     const m = re.exec(rest);
-    if (!m || m.index !== 0) break;
+    if (m?.index !== 0) break;
     parts.push(m[1] ?? m[2] ?? '');
     rest = rest.slice(m[0].length);
     if (rest.startsWith(':')) rest = rest.slice(1);
