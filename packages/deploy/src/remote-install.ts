@@ -86,6 +86,7 @@ export async function installArtifact(
   }
   const tmp = `${dir}/.tmp-${randomBytes(12).toString('hex')}`;
   let via: UploadVia = 'sftp';
+  log('info', `uploading the ${artifact.kind} agent (${(data.byteLength / 1024).toFixed(0)} KiB) to ${dir}...`);
   try {
     await session.writeFile(tmp, data, 0o600);
   } catch (err) {
