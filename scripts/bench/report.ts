@@ -65,7 +65,7 @@ export function summarise(rows: Row[], samples: Map<string, Sample[]>, errors: M
         if (v !== undefined) res.met = checkTarget(f.target, v);
       }
       const err = errors.get(row.id);
-      if (err) res.note = `error: ${err}`;
+      if (err) res.note = `error: ${err.length > 100 ? `${err.slice(0, 97)}...` : err}`;
       out.push(res);
     }
   }

@@ -5,7 +5,9 @@ import { roundTripFigures, sequentialFigures } from './measure-latency.ts';
 import { concurrentFigures, rssWithForwards } from './measure-scale.ts';
 import { autoStartFigures, startToUsable } from './measure-startup.ts';
 import { iperfGbps } from './measure-throughput.ts';
+import { udpRate, udpRoundTrips } from './measure-udp.ts';
 import { waitUsable } from './net-probe.ts';
+import { freePortRange } from './services.ts';
 import { startTunnel, type Tunnel } from './tunnel.ts';
 
 const BOTH = ['openssh', 'port-linker'] as const;
@@ -13,13 +15,51 @@ const PL = ['port-linker'] as const;
 const NOT_YET = 'n/a (not implemented)';
 
 /** Runs `fn` with a port-linker in auto mode against ctx.target, mirroring whatever listens remotely. */
-async function withAutoMirror<T>(ctx: RowContext, fn: (t: Tunnel) => Promise<T>): Promise<T> {
-  const t = startTunnel('port-linker', ctx.target, { auto: true });
+async function withAutoMirror<T>(ctx: RowContext, fn: (t: Tunnel) => Promise<T>, transport?: string): Promise<T> {
+  const t = startTunnel('port-linker', ctx.target, { auto: true, ...(transport ? { transport } : {}) });
   try {
     await waitUsable(ctx.services.echo, 15_000, t.dead);
     return await fn(t);
   } finally {
     await t.stop();
+  }
+}
+
+/** UDP through one agent transport: mirrored echo port, echoed 64-byte datagrams per second. */
+function transportRow(transport: string): Row {
+  return {
+    id: `transport-${transport}`,
+    phase: 'solo',
+    sides: PL,
+    quick: false,
+    runs: 3,
+    figures: [{ id: 'rate', label: `agent transport ${transport}: UDP 64 B datagrams/s`, unit: '1/s' }],
+    measure: async (ctx) => ({ rate: (await udpThroughAgent(ctx, 2000, transport)).rate }),
+  };
+}
+
+/** Mirrors a UDP echo port (auto mode) and measures the echoed datagram rate through it. */
+async function udpThroughAgent(
+  ctx: RowContext,
+  ms: number,
+  transport?: string,
+  rttCount = 0,
+): Promise<{ rate: number; lossPct: number; rtt50: number; rtt99: number }> {
+  const port = await freePortRange(1);
+  const echo = await ctx.host.serve('udp-echo', port, '127.0.0.1');
+  try {
+    return await withAutoMirror(
+      ctx,
+      async (t) => {
+        await t.cli?.forwardFor(port, 'udp');
+        const rtt = rttCount > 0 ? await udpRoundTrips(port, rttCount) : { p50: Number.NaN, p99: Number.NaN };
+        const rate = await udpRate(port, ms);
+        return { rtt50: rtt.p50, rtt99: rtt.p99, rate: rate.rate, lossPct: rate.lossPct };
+      },
+      transport,
+    );
+  } finally {
+    await echo.stop();
   }
 }
 
@@ -194,26 +234,22 @@ export const ROWS: Row[] = [
   },
   {
     id: 'udp',
-    phase: 'tunnel',
-    sides: BOTH,
-    quick: true,
-    notImplemented: NOT_YET,
-    figures: [
-      { id: 'rtt', label: 'UDP 64 B round trip p50', unit: 'us' },
-      { id: 'rate', label: 'UDP datagrams/s', unit: '1/s' },
-    ],
-  },
-  {
-    id: 'transport-tcp',
-    phase: 'tunnel',
+    phase: 'solo',
     sides: PL,
-    quick: false,
-    notImplemented: NOT_YET,
-    figures: [{ id: 'gbps', label: 'agent transport tcp: throughput', unit: 'Gbit/s' }],
+    quick: true,
+    figures: [
+      { id: 'rtt50', label: 'UDP 64 B round trip p50 (OpenSSH: no UDP)', unit: 'us' },
+      { id: 'rtt99', label: 'UDP 64 B round trip p99', unit: 'us' },
+      { id: 'rate', label: 'UDP 64 B datagrams echoed per second', unit: '1/s' },
+      { id: 'lossPct', label: 'UDP datagrams lost at that rate', unit: '%' },
+    ],
+    measure: (ctx) => udpThroughAgent(ctx, ctx.quick ? 1000 : 2000, undefined, ctx.quick ? 300 : 1000),
   },
+  transportRow('stdio'),
+  transportRow('tcp'),
   {
     id: 'transport-quic',
-    phase: 'tunnel',
+    phase: 'solo',
     sides: PL,
     quick: false,
     notImplemented: NOT_YET,

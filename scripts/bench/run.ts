@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--runs N] [--only id,id] [--no-build]`: port-linker side by side with OpenSSH
+// `npm run bench [-- --quick] [--runs N] [--only id,id] [--transport stdio|auto|tcp] [--no-build]`: port-linker side by side with OpenSSH
 // against one harness host (network namespace + private sshd). Needs root. See README "## Benchmarks".
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ import { waitUsable } from './net-probe.ts';
 import { machineInfo, markdownTable, summarise } from './report.ts';
 import { ROWS } from './rows.ts';
 import { startServices } from './services.ts';
-import { CIPHER, startTunnel, targetOf } from './tunnel.ts';
+import { CIPHER, setAgentTransport, startTunnel, targetOf } from './tunnel.ts';
 import { startWanLink } from './wan-link.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -26,6 +26,7 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     'no-build': { type: 'boolean', default: false },
     out: { type: 'string' },
+    transport: { type: 'string', default: 'stdio' },
   },
 });
 const quick = args.quick === true;
@@ -73,12 +74,15 @@ function order(run: number, sides: readonly Side[]): Side[] {
 async function main(): Promise<void> {
   preflight();
   installSignalCleanup();
+  setAgentTransport(args.transport ?? 'stdio');
   const started = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'port-linker-bench-'));
   onCleanup(() => rmSync(dir, { recursive: true, force: true }));
   const xdg = join(dir, 'xdg');
   mkdirSync(xdg, { mode: 0o700 });
-  log(`harness host (namespace + sshd), cipher ${CIPHER} pinned on both sides, ${runs} runs`);
+  log(
+    `harness host (namespace + sshd), cipher ${CIPHER} pinned on both sides, agent transport ${args.transport}, ${runs} runs`,
+  );
   const host = await RemoteHost.start({ sshdConfig: [`SetEnv XDG_CACHE_HOME=${xdg}`] });
   onCleanup(() => host.close());
   const services = await startServices(host);
@@ -170,7 +174,7 @@ async function main(): Promise<void> {
   const table = markdownTable(results);
   const machine = machineInfo(CIPHER);
   const durationS = Math.round((Date.now() - started) / 1000);
-  const summary = `${machine.cpu}, ${machine.cores} cores, Linux ${machine.kernel}, Node ${machine.node}, ${machine.openssh}, ssh2 ${machine.ssh2}; cipher ${CIPHER}; ${runs} runs${quick ? ' (--quick)' : ''}; load avg at end ${(machine.loadavg as number[]).map((l) => l.toFixed(2)).join(' ')}; ${durationS} s`;
+  const summary = `${machine.cpu}, ${machine.cores} cores, Linux ${machine.kernel}, Node ${machine.node}, ${machine.openssh}, ssh2 ${machine.ssh2}; cipher ${CIPHER}; agent transport ${args.transport}; ${runs} runs${quick ? ' (--quick)' : ''}; load avg at end ${(machine.loadavg as number[]).map((l) => l.toFixed(2)).join(' ')}; ${durationS} s`;
   process.stdout.write(`\n${table}\n\n${summary}\n`);
   const outDir = join(ROOT, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
@@ -178,7 +182,11 @@ async function main(): Promise<void> {
     args.out ?? join(outDir, `${new Date().toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`);
   writeFileSync(
     file,
-    `${JSON.stringify({ date: new Date().toISOString(), quick, runs, durationS, machine, results, table }, null, 2)}\n`,
+    `${JSON.stringify(
+      { date: new Date().toISOString(), quick, runs, transport: args.transport, durationS, machine, results, table },
+      null,
+      2,
+    )}\n`,
   );
   log(`results written to ${file}`);
 }

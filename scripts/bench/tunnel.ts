@@ -7,6 +7,18 @@ import { stopChild, track } from './cleanup.ts';
 /** The cipher pinned on both sides (ssh2's first choice with AES-NI; OpenSSH's is chacha20-poly1305). */
 export const CIPHER = 'aes128-gcm@openssh.com';
 
+let agentTransport = 'stdio';
+
+/** The agent transport port-linker is told to use in auto mode (`--transport`; the bench pins stdio by default). */
+export function setAgentTransport(kind: string): void {
+  agentTransport = kind;
+}
+
+/** The agent transport in use for auto-mode rows. */
+export function getAgentTransport(): string {
+  return agentTransport;
+}
+
 /** Where and how to log in (the harness host, or its address behind the WAN relay). */
 export interface SshTarget {
   address: string;
@@ -39,6 +51,8 @@ export interface TunnelOptions {
   forwards?: number[];
   /** port-linker only: mirror automatically (no --no-auto). */
   auto?: boolean;
+  /** port-linker auto mode: `--transport` (default: setAgentTransport()). */
+  transport?: string;
   /** Extra environment (port-linker). */
   env?: NodeJS.ProcessEnv;
   /** Extra arguments before the destination. */
@@ -105,7 +119,7 @@ export function startTunnel(side: Side, t: SshTarget, opts: TunnelOptions = {}):
       '--json',
       '--no-notify',
       ...commonOptions(t),
-      ...(opts.auto ? [] : ['--no-auto']),
+      ...(opts.auto ? ['--transport', opts.transport ?? agentTransport] : ['--no-auto']),
       ...forwards,
       ...(opts.extra ?? []),
       dest,
