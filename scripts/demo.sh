@@ -9,7 +9,9 @@ if [ "$(id -u)" != 0 ]; then
 fi
 bash scripts/setup-system.sh
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-fund --no-audit --loglevel=error
+  # npm install, not npm ci: npm 11 leaves other platforms' optional packages (biome, turbo binaries) out of the
+  # lockfile and then `npm ci` refuses it as out of sync; install follows the lockfile all the same.
+  npm install --no-fund --no-audit --loglevel=error
 fi
 npm run --silent build
 exec node --import tsx scripts/demo.ts "$@"

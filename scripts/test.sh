@@ -11,8 +11,10 @@ if ! $unit_only; then
   bash scripts/setup-system.sh
 fi
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "test: installing dependencies (npm ci)" >&2
-  npm ci --no-fund --no-audit --loglevel=error
+  echo "test: installing dependencies (npm install)" >&2
+  # npm install, not npm ci: npm 11 leaves other platforms' optional packages (biome, turbo binaries) out of the
+  # lockfile and then `npm ci` refuses it as out of sync; install follows the lockfile all the same.
+  npm install --no-fund --no-audit --loglevel=error
 fi
 echo "test: build, typecheck, lint" >&2
 npm run --silent build
