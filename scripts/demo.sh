@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm run demo`: port-linker against a throwaway local "remote" (network namespace + private sshd).
-# Sets itself up on a fresh machine (apt packages as root, npm ci, build), cleans up on Ctrl-C.
+# Sets itself up on a fresh machine (apt packages as root, npm install, build), cleans up on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" != 0 ]; then

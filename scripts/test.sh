@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, set-up included: `npm test` (what .ci/run calls).
 #   --unit   only unit tests (no root, no sshd needed)
-# Set-up on a fresh machine: installs OpenSSH/iproute2 with apt when missing (as root), npm ci, build.
+# Set-up on a fresh machine: installs OpenSSH/iproute2 with apt when missing (as root), npm install, build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 unit_only=false
