@@ -29,6 +29,33 @@ export interface Service {
 }
 
 let counter = 0;
+let orphansRemoved = false;
+
+/**
+ * Deletes namespaces (and their veth) left by harness processes that died without cleaning up
+ * (a test file killed by a timeout): names carry the creator's pid, and a dead creator's host is garbage.
+ */
+async function removeOrphans(): Promise<void> {
+  if (orphansRemoved) return;
+  orphansRemoved = true;
+  const list = await run(['ip', 'netns', 'list'], { allowFail: true });
+  for (const line of list.stdout.split('\n')) {
+    const name = line.split(' ')[0] ?? '';
+    const m = /^pl([0-9a-z]+)_/.exec(name);
+    if (!m) continue;
+    const pid = Number.parseInt(m[1] ?? '', 36);
+    try {
+      process.kill(pid, 0);
+      continue; // creator alive
+    } catch {
+      // creator gone
+    }
+    const pids = await run(['ip', 'netns', 'pids', name], { allowFail: true });
+    for (const p of pids.stdout.split('\n').filter(Boolean)) killTree(Number(p), 'SIGKILL');
+    await run(['ip', 'link', 'del', `${name}a`], { allowFail: true });
+    await run(['ip', 'netns', 'del', name], { allowFail: true });
+  }
+}
 
 /** Whether a child already exited (by code or by signal: a signalled child has exitCode null). */
 function hasExited(child: ChildProcess): boolean {
@@ -79,7 +106,12 @@ export class RemoteHost {
   /** Creates the namespace, keys and sshd; resolves once sshd accepts connections. */
   static async start(options: RemoteHostOptions = {}): Promise<RemoteHost> {
     assertHarnessAvailable();
-    const ns = `pl${process.pid.toString(36)}${(counter++).toString(36)}${randomBytes(1).toString('hex')}`.slice(0, 12);
+    await removeOrphans();
+    // pl<creator pid, base 36>_<counter><random>: at most 12 chars, so `${ns}a` fits the 15-char interface limit
+    const ns = `pl${process.pid.toString(36)}_${(counter++).toString(36)}${randomBytes(1).toString('hex')}`.slice(
+      0,
+      12,
+    );
     const used = (await run(['ip', '-o', '-4', 'addr', 'show'])).stdout;
     let subnet = pickSubnet();
     while (used.includes(` ${subnet}.`)) subnet = pickSubnet();
