@@ -23,7 +23,7 @@ function newestSource(dir: string): number {
 /** Rebuilds agent.cjs (12 ms with esbuild) when missing or older than the agent, scanner or proto sources. */
 export function ensureAgentBundle(): string {
   const out = join(AGENT_DIST, 'agent.cjs');
-  const sources = ['agent', 'scanner', 'proto'].map((p) => newestSource(join(ROOT, 'packages', p, 'src')));
+  const sources = ['agent', 'scanner', 'proto', 'transport'].map((p) => newestSource(join(ROOT, 'packages', p, 'src')));
   if (!existsSync(out) || statSync(out).mtimeMs < Math.max(...sources)) {
     execFileSync(process.execPath, [join(ROOT, 'scripts', 'bundle.mjs'), 'agent'], { stdio: 'inherit' });
   }

@@ -1,4 +1,5 @@
 import type { LogLevelName, Message } from '@port-linker/proto';
+import { TransportFeature, type TransportSwitch } from './transport-feature.ts';
 import { UdpRelay } from './udp-relay.ts';
 
 /** What a feature may use of the agent: send frames, log, and see whether the host link is congested. */
@@ -19,6 +20,8 @@ export interface AgentFeature {
   readonly types: readonly Message['type'][];
   /** Capabilities advertised in AgentHello when this feature is on. */
   readonly capabilities?: readonly string[];
+  /** Called once after AgentHello went out (the transport feature sends its offer here). */
+  start?(context: AgentContext): void | Promise<void>;
   handle(message: Message, context: AgentContext): void | Promise<void>;
   close(): void | Promise<void>;
 }
@@ -42,7 +45,7 @@ export function reservedFeature(name: string, types: readonly Message['type'][])
   };
 }
 
-/** The features this agent ships: UDP forwarding, and transport negotiation (reserved). */
-export function defaultFeatures(): AgentFeature[] {
-  return [new UdpRelay(), reservedFeature('transport', ['TransportOffer', 'TransportAccept'])];
+/** The features this agent ships: UDP forwarding, and transport negotiation (stdio only without a switch). */
+export function defaultFeatures(transports?: TransportSwitch): AgentFeature[] {
+  return [new UdpRelay(), new TransportFeature(transports)];
 }

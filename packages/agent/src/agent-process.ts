@@ -1,4 +1,4 @@
-import type { Readable, Writable } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import { MessageDecoder, ProtocolError } from '@port-linker/proto';
 import { detectScanner, type Scanner } from '@port-linker/scanner';
 import packageJson from '../package.json' with { type: 'json' };
@@ -7,6 +7,7 @@ import { type AgentFeature, defaultFeatures } from './agent-feature.ts';
 import { type AgentOptions, parseAgentArgs } from './agent-options.ts';
 import { FrameSink } from './frame-sink.ts';
 import { LogBuffer } from './log-buffer.ts';
+import { OutputSwitch } from './output-switch.ts';
 import { socketTableSignature } from './socket-table-signature.ts';
 
 /** Version of this agent build (the package version). */
@@ -61,10 +62,11 @@ export async function runAgent(io: AgentIo): Promise<number> {
   let agent: Agent | undefined;
   let exitCode = 0;
   const sink = new FrameSink(io.stdout, (err) => void agent?.stop(`stdout failed: ${err.message}`));
+  const output = new OutputSwitch(sink);
   const logs = new LogBuffer(
     options.logLevel,
-    (events) => sink.send({ type: 'LogBatch', events }),
-    () => !sink.congested,
+    (events) => output.send({ type: 'LogBatch', events }),
+    () => !output.congested,
   );
   const log = logs.log.bind(logs);
 
@@ -75,12 +77,33 @@ export async function runAgent(io: AgentIo): Promise<number> {
     log('warn', 'agent.scanner', `no scanner: ${(err as Error).message}; scans answer empty lists`);
   }
 
+  const transports = {
+    attach(_kind: string, stream: Duplex) {
+      const decoder = new MessageDecoder();
+      output.use(
+        new FrameSink(stream, (err) => log('warn', 'agent.transport', `transport write failed: ${err.message}`)),
+      );
+      stream.on('data', (chunk: Buffer) => {
+        agent?.heard();
+        try {
+          for (const m of decoder.push(chunk)) agent?.receive(m);
+        } catch (err) {
+          log('error', 'agent.transport', `closing the transport: ${(err as Error).message}`);
+          stream.destroy();
+        }
+        logs.flush();
+      });
+    },
+    detach() {
+      output.use(undefined);
+    },
+  };
   agent = new Agent({
-    output: sink,
+    output,
     log,
     scanner,
     silenceTimeoutMs: options.silenceTimeoutMs,
-    features: io.features ?? defaultFeatures(),
+    features: io.features ?? defaultFeatures(transports),
     signature: io.signature === null ? undefined : (io.signature ?? socketTableSignature()),
     info: { version: AGENT_VERSION, platform: process.platform, arch: process.arch, pid: process.pid },
   });
@@ -118,7 +141,8 @@ export async function runAgent(io: AgentIo): Promise<number> {
   logs.flush();
   logs.dispose();
   io.stdin.pause();
-  await sink.flushed(EXIT_FLUSH_MS);
+  await output.current.flushed(EXIT_FLUSH_MS);
+  output.current.close();
   sink.close();
   if (exitCode !== 0) io.stderr.write(`port-linker-agent: ${reason}\n`);
   io.exit(exitCode);

@@ -61,6 +61,11 @@ export class Agent {
       this.#deps.silenceTimeoutMs,
     );
     this.#log('info', 'agent', `started: pid ${this.#deps.info.pid}, scanner ${this.info.scanner}`);
+    for (const f of this.#deps.features) {
+      Promise.resolve(f.start?.(this.#context())).catch((err: Error) =>
+        this.#log('error', `agent.${f.name}`, `start failed: ${err.message}`),
+      );
+    }
   }
 
   /** Any bytes from the host count as a sign of life. */

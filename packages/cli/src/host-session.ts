@@ -152,7 +152,11 @@ export class HostSession {
       let link: AgentLink;
       try {
         deployed = await deployAgent(conn, { mode, log: (level, msg) => log.log(level, msg) });
-        link = await startAgent(conn, deployed, { log: (level: Level, msg: string) => log.log(level, msg) });
+        link = await startAgent(conn, deployed, {
+          log: (level: Level, msg: string) => log.log(level, msg),
+          transport: this.#cfg.transport,
+          dial: (h, p) => conn.forwardOut(h, p),
+        });
       } catch (err) {
         if (gone || signal.aborted) return;
         if (mode !== 'none') {
@@ -170,7 +174,7 @@ export class HostSession {
       }
       this.#link = link;
       this.#attachUdp(link);
-      const transport = 'stdio';
+      const transport = link.transport ?? 'stdio';
       events.emit('agent', {
         mode: deployed.mode,
         transport,

@@ -47,9 +47,6 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: R
       ...(cfg.exclude === undefined ? {} : { exclude: cfg.exclude }),
       defaultExcludes: cfg.defaultExcludes,
     });
-    if (cfg.transport === 'tcp' || cfg.transport === 'quic') {
-      log.warn(`--transport ${cfg.transport} is not available in this version; using stdio`);
-    }
     const prompt = ttyPrompter();
     const manager = new ForwardManager({
       conflict: cfg.conflict,

@@ -1,5 +1,13 @@
 import { EventEmitter } from 'node:events';
-import { type AgentInfo, encodeMessage, type Message, MessageDecoder } from '@port-linker/proto';
+import {
+  type AgentInfo,
+  encodeMessage,
+  type Message,
+  MessageDecoder,
+  type TransportEntry,
+  type TransportName,
+} from '@port-linker/proto';
+import type { Transport } from '@port-linker/transport';
 import type { AgentMode, DeployLog } from './deploy-agent.ts';
 import type { ExecChannel } from './remote-session.ts';
 
@@ -12,6 +20,8 @@ export interface AgentLink extends EventEmitter {
   /** The agent's AgentHello (synthesized in agentless mode); undefined before it arrived. */
   readonly info: AgentInfo | undefined;
   readonly mode: AgentMode;
+  /** Which channel carries the frames (stdio when absent: the exec channel, or agentless exec). */
+  readonly transport?: TransportName;
   /** True while more than CONGESTED_BYTES wait to go out: droppable traffic (UDP) should be dropped. */
   readonly congested: boolean;
   /** Sends one message; dropped (logged at debug) after the link ended. */
@@ -72,6 +82,10 @@ export class StdioAgentLink extends EventEmitter implements AgentLink {
   #preamble: Buffer | undefined = Buffer.alloc(0);
   #ended: string | undefined;
   #settleReady!: (err?: Error) => void;
+  #transport: Transport | undefined;
+  #closing = false;
+  #offer: TransportEntry[] | undefined;
+  #offerWaiters: Array<(entries: TransportEntry[] | undefined) => void> = [];
 
   constructor(channel: ExecChannel, mode: AgentMode, timing: LinkTiming, log: DeployLog) {
     super();
@@ -110,7 +124,51 @@ export class StdioAgentLink extends EventEmitter implements AgentLink {
   }
 
   get congested(): boolean {
-    return this.#channel.stdin.writableLength > CONGESTED_BYTES;
+    const queued = this.#transport ? this.#transport.bufferedBytes : this.#channel.stdin.writableLength;
+    return queued > CONGESTED_BYTES;
+  }
+
+  /** The channel carrying frames now. */
+  get transport(): TransportName {
+    return this.#transport?.kind ?? 'stdio';
+  }
+
+  /** The agent's TransportOffer entries: resolves when it arrives, or with undefined after `timeoutMs` or the end. */
+  offer(timeoutMs: number): Promise<TransportEntry[] | undefined> {
+    if (this.#offer || this.#ended) return Promise.resolve(this.#offer);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), timeoutMs);
+      this.#offerWaiters.push((entries) => {
+        clearTimeout(timer);
+        resolve(entries);
+      });
+    });
+  }
+
+  /** Sends over the exec channel whatever transport carries frames (negotiation messages). */
+  sendControl(message: Message): void {
+    if (!this.#ended) this.#channel.stdin.write(encodeMessage(message));
+  }
+
+  /**
+   * Frames travel over `transport` from now on, both ways; the exec channel stays open as the
+   * agent's lifeline and still delivers whatever the agent sent on it before switching. When the
+   * transport breaks the link ends (the supervisor restarts the agent, which renegotiates).
+   */
+  useTransport(transport: Transport): void {
+    if (this.#ended) {
+      transport.close('the agent link ended');
+      return;
+    }
+    const decoder = new MessageDecoder();
+    transport.on('data', (chunk: Uint8Array) => {
+      this.#lastHeard = performance.now();
+      this.#deliver(decoder, chunk);
+    });
+    transport.once('close', (reason: string) => {
+      if (!this.#closing) this.#end(`${transport.kind} transport lost: ${reason}`);
+    });
+    this.#transport = transport;
   }
 
   send(message: Message): void {
@@ -118,12 +176,15 @@ export class StdioAgentLink extends EventEmitter implements AgentLink {
       this.#log('debug', `dropped ${message.type}: the agent link ended (${this.#ended})`);
       return;
     }
-    this.#channel.stdin.write(encodeMessage(message));
+    const frame = encodeMessage(message);
+    if (this.#transport) this.#transport.send(frame);
+    else this.#channel.stdin.write(frame);
   }
 
   async close(): Promise<void> {
     if (this.#ended) return;
     this.send({ type: 'Shutdown' });
+    this.#closing = true;
     this.#channel.stdin.end();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -154,9 +215,13 @@ export class StdioAgentLink extends EventEmitter implements AgentLink {
       this.#preamble = undefined;
       chunk = seen.subarray(at);
     }
+    this.#deliver(this.#decoder, chunk);
+  }
+
+  #deliver(decoder: MessageDecoder, chunk: Uint8Array): void {
     let messages: ReturnType<MessageDecoder['push']>;
     try {
-      messages = this.#decoder.push(chunk);
+      messages = decoder.push(chunk);
     } catch (err) {
       this.#end(`agent sent a malformed frame: ${(err as Error).message}`);
       return;
@@ -174,6 +239,12 @@ export class StdioAgentLink extends EventEmitter implements AgentLink {
           this.#info = m.info;
           this.#settleReady();
           this.emit('message', m);
+          break;
+        case 'TransportOffer':
+          this.#offer = m.entries;
+          for (const w of this.#offerWaiters.splice(0)) w(m.entries);
+          break;
+        case 'TransportAccept':
           break;
         default:
           this.emit('message', m);
@@ -195,6 +266,8 @@ export class StdioAgentLink extends EventEmitter implements AgentLink {
     this.#ended = reason;
     clearInterval(this.#pinger);
     this.#settleReady(new Error(reason));
+    for (const w of this.#offerWaiters.splice(0)) w(undefined);
+    this.#transport?.close(reason);
     this.#channel.close();
     this.emit('exit', reason);
   }

@@ -1,4 +1,6 @@
+import type { Duplex } from 'node:stream';
 import type { LogLevelName } from '@port-linker/proto';
+import { negotiateTransport, type TransportPreference } from '@port-linker/transport';
 import { type AgentLink, StdioAgentLink } from './agent-link.ts';
 import { AgentlessLink } from './agentless-link.ts';
 import type { DeployLog, DeployResult } from './deploy-agent.ts';
@@ -18,7 +20,16 @@ export interface StartAgentOptions {
   /** Agentless mode: floor of the scan interval (default 1 s). */
   agentlessIntervalMs?: number;
   log?: DeployLog;
+  /** Which transport to ask the agent for (default auto); anything but stdio needs `dial`. */
+  transport?: TransportPreference;
+  /** Opens a direct-tcpip channel on the remote (the tcp transport rides one). */
+  dial?: (host: string, port: number) => Promise<Duplex>;
+  /** Bound on each transport attempt (default ATTEMPT_TIMEOUT_MS). */
+  attemptTimeoutMs?: number;
 }
+
+/** How long to wait for the TransportOffer that follows AgentHello (it is sent at once). */
+const OFFER_TIMEOUT_MS = 2000;
 
 /** Default agent silence timeout. */
 export const DEFAULT_SILENCE_TIMEOUT_MS = 30_000;
@@ -58,6 +69,7 @@ export async function startAgent(
       }),
     ]);
     log('debug', `agent ${info.version} up: pid ${info.pid}, ${info.platform}-${info.arch}, scanner ${info.scanner}`);
+    await negotiate(link, options, log);
     return link;
   } catch (err) {
     await link.close();
@@ -67,5 +79,40 @@ export async function startAgent(
     });
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** Picks the link's transport with the agent (agents without the `transport` capability stay on stdio). */
+async function negotiate(link: StdioAgentLink, options: StartAgentOptions, log: DeployLog): Promise<void> {
+  const preference = options.transport ?? 'auto';
+  if (!link.info?.capabilities.includes('transport')) {
+    if (preference !== 'auto' && preference !== 'stdio')
+      log('warn', `--transport ${preference}: this agent cannot negotiate transports; using stdio`);
+    return;
+  }
+  const offer = (await link.offer(OFFER_TIMEOUT_MS)) ?? [];
+  const dial = options.dial;
+  const result = await negotiateTransport(
+    offer,
+    preference,
+    {
+      sendControl: (m) => link.sendControl(m),
+      dial: dial ?? (() => Promise.reject(new Error('no direct-tcpip dialer'))),
+      log: (level, message) => log(level, message),
+    },
+    options.attemptTimeoutMs,
+  );
+  if (result.transport) link.useTransport(result.transport);
+  if (preference !== 'auto' && preference !== result.kind) {
+    const offered = offer.map((e) => e.kind).join(', ') || 'nothing';
+    log(
+      'warn',
+      `--transport ${preference} unavailable (agent offered ${offered}; ${result.failures.join('; ') || 'not offered'}); using ${result.kind}`,
+    );
+  } else {
+    log(
+      'debug',
+      `agent transport: ${result.kind}${result.failures.length ? ` after ${result.failures.join('; ')}` : ''}`,
+    );
   }
 }

@@ -1,0 +1,124 @@
+import type { Duplex } from 'node:stream';
+import type { Message, TransportEntry, TransportName } from '@port-linker/proto';
+import { TRANSPORT_OFFER_VERSION } from '@port-linker/proto';
+import { acceptFrame, TcpTransportServer } from '@port-linker/transport';
+import type { AgentContext, AgentFeature } from './agent-feature.ts';
+
+/** What the transport feature needs from the agent process: re-point frames to a socket, or back to stdio. */
+export interface TransportSwitch {
+  /** Frames go out on `stream` from now on, and what arrives on it is fed to the agent. */
+  attach(kind: TransportName, stream: Duplex): void;
+  /** Frames go back to stdio. */
+  detach(): void;
+}
+
+/**
+ * Transport negotiation, agent side: binds what it can (a loopback TCP listener with a session
+ * secret), sends TransportOffer over stdio right after AgentHello, and on TransportAccept{kind}
+ * arms that kind; the first authenticated peer of the armed kind gets the accept frame and
+ * carries every frame from then on. TransportAccept{stdio} (the host's fallback) disarms.
+ */
+export class TransportFeature implements AgentFeature {
+  readonly name = 'transport';
+  readonly types = ['TransportOffer', 'TransportAccept'] as const satisfies readonly Message['type'][];
+  readonly capabilities = ['transport'];
+  readonly #switch: TransportSwitch | undefined;
+  readonly #offerTcp: boolean;
+  #tcp: TcpTransportServer | undefined;
+  #armed: TransportName | undefined;
+  #waiting: Duplex | undefined;
+  #active: Duplex | undefined;
+  #context: AgentContext | undefined;
+  #closed = false;
+
+  /** Without a switch (tests of the bare agent) only stdio is offered. */
+  constructor(sw: TransportSwitch | undefined, options: { tcp?: boolean } = {}) {
+    this.#switch = sw;
+    this.#offerTcp = options.tcp ?? true;
+  }
+
+  async start(context: AgentContext): Promise<void> {
+    this.#context = context;
+    const entries: TransportEntry[] = [];
+    if (this.#switch && this.#offerTcp) {
+      try {
+        const tcp = await TcpTransportServer.listen('127.0.0.1');
+        if (this.#closed) return tcp.close();
+        tcp.on('peer', (socket: Duplex) => this.#onPeer('tcp', socket));
+        tcp.on('rejected', (why: string) => context.log('warn', 'agent.transport', `dropped a tcp peer: ${why}`));
+        this.#tcp = tcp;
+        entries.push({ kind: 'tcp', port: tcp.port, secret: tcp.secret });
+      } catch (err) {
+        context.log('info', 'agent.transport', `tcp not offered: cannot listen on loopback: ${(err as Error).message}`);
+      }
+    }
+    entries.push({ kind: 'stdio' });
+    context.send({ type: 'TransportOffer', version: TRANSPORT_OFFER_VERSION, entries });
+  }
+
+  handle(message: Message, context: AgentContext): void {
+    if (message.type !== 'TransportAccept') {
+      context.log('debug', 'agent.transport', `${message.type} ignored: offers go from agent to host`);
+      return;
+    }
+    const kind = typeof message.kind === 'number' ? undefined : message.kind;
+    if (this.#active) {
+      this.#active.destroy();
+      this.#active = undefined;
+      this.#switch?.detach();
+    }
+    if (kind === 'tcp' && this.#tcp) {
+      this.#armed = 'tcp';
+      context.log('debug', 'agent.transport', 'tcp accepted by the host: waiting for its connection');
+      if (this.#waiting) this.#take('tcp', this.#waiting);
+      return;
+    }
+    this.#armed = undefined;
+    this.#dropWaiting();
+    this.#tcp?.close();
+    this.#tcp = undefined;
+    context.log('info', 'agent.transport', `frames stay on stdio (host chose ${String(message.kind)})`);
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#tcp?.close();
+    this.#dropWaiting();
+    this.#active?.destroy();
+  }
+
+  #onPeer(kind: TransportName, stream: Duplex): void {
+    if (this.#armed === kind && !this.#active) {
+      this.#take(kind, stream);
+      return;
+    }
+    // authenticated before the host's TransportAccept arrived over stdio: hold it until then
+    this.#dropWaiting();
+    this.#waiting = stream;
+    stream.once('close', () => {
+      if (this.#waiting === stream) this.#waiting = undefined;
+    });
+  }
+
+  #take(kind: TransportName, stream: Duplex): void {
+    if (this.#waiting === stream) this.#waiting = undefined;
+    this.#armed = undefined;
+    this.#tcp?.close();
+    this.#tcp = undefined;
+    this.#active = stream;
+    stream.write(acceptFrame(kind === 'quic' ? 'quic' : 'tcp'));
+    this.#switch?.attach(kind, stream);
+    stream.once('close', () => {
+      if (this.#active !== stream) return;
+      this.#active = undefined;
+      this.#switch?.detach();
+      this.#context?.log('warn', 'agent.transport', `${kind} transport closed: frames go back to stdio`);
+    });
+    this.#context?.log('info', 'agent.transport', `frames now travel over ${kind}`);
+  }
+
+  #dropWaiting(): void {
+    this.#waiting?.destroy();
+    this.#waiting = undefined;
+  }
+}

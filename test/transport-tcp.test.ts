@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { deployAgent, StdioAgentLink } from '@port-linker/deploy';
+import type { Message } from '@port-linker/proto';
+import { negotiateTransport } from '@port-linker/transport';
+import { RemoteHost, waitFor } from './harness/index.ts';
+import { ensureAgentBundle } from './support/agent-bundle.ts';
+import { CliProcess } from './support/cli-process.ts';
+import { Ssh2Session } from './support/ssh2-session.ts';
+import { tcpRoundTrip } from './support/tcp-client.ts';
+
+/** Sends `data` to 127.0.0.1:port over UDP until a reply comes (UDP may drop). */
+async function udpAsk(port: number, data: Buffer): Promise<Buffer> {
+  const s = createSocket('udp4');
+  s.bind(0, '127.0.0.1');
+  await once(s, 'listening');
+  try {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const reply = new Promise<Buffer | undefined>((resolve) => {
+        const t = setTimeout(() => resolve(undefined), 700);
+        s.once('message', (m: Buffer) => {
+          clearTimeout(t);
+          resolve(m);
+        });
+      });
+      s.send(data, port, '127.0.0.1');
+      const got = await reply;
+      if (got) return got;
+    }
+    throw new Error(`no UDP reply from 127.0.0.1:${port}`);
+  } finally {
+    s.close();
+  }
+}
+
+/** A direct-tcpip dialer on an ssh2 session. */
+function dialer(session: Ssh2Session) {
+  return (host: string, port: number) =>
+    new Promise<Duplex>((resolve, reject) =>
+      session.client.forwardOut('127.0.0.1', 0, host, port, (err, ch) => (err ? reject(err) : resolve(ch))),
+    );
+}
+
+describe('tcp transport (real sshd)', () => {
+  let host: RemoteHost;
+  let xdg: string;
+  before(async () => {
+    ensureAgentBundle();
+    xdg = mkdtempSync(join(tmpdir(), 'pl-transport-cache-'));
+    host = await RemoteHost.start({ sshdConfig: [`SetEnv XDG_CACHE_HOME=${xdg}`] });
+  });
+  after(async () => {
+    await host?.close();
+    rmSync(xdg, { recursive: true, force: true });
+  });
+
+  test('--transport tcp: agent event says tcp; watch push, TCP and UDP mirroring work; a restarted agent renegotiates tcp', async () => {
+    const cli = CliProcess.against(host, ['--transport', 'tcp']);
+    try {
+      const first = await cli.waitEvent((e) => e.event === 'agent', 'agent');
+      assert.equal(first.transport, 'tcp');
+      const tcp = await host.serve('tcp-echo', 0, '0.0.0.0');
+      const udp = await host.serve('udp-echo', 0, '127.0.0.1');
+      await cli.forwardFor(tcp.port);
+      await cli.forwardFor(udp.port, 'udp');
+      assert.ok((await tcpRoundTrip(tcp.port, Buffer.from('over tcp'))).equals(Buffer.from('over tcp')));
+      assert.equal((await udpAsk(udp.port, Buffer.from('datagram'))).toString(), 'datagram');
+      assert.ok(!/unavailable/.test(cli.stderr), 'no fallback warning');
+
+      await host.exec(['kill', '-9', String(first.pid)]);
+      const second = await cli.waitEvent(
+        (e) => e.event === 'agent' && e.pid !== first.pid,
+        'a restarted agent',
+        20_000,
+      );
+      assert.equal(second.transport, 'tcp', 'the restarted agent negotiates tcp again');
+      assert.equal((await udpAsk(udp.port, Buffer.from('again'))).toString(), 'again');
+      await tcp.stop();
+      await udp.stop();
+    } finally {
+      await cli.stop();
+    }
+  });
+
+  test('a peer without the session secret is dropped; the host with it gets the transport', async () => {
+    const session = await Ssh2Session.connect(host);
+    const logs: string[] = [];
+    try {
+      const deployed = await deployAgent(session, { mode: 'node' });
+      const channel = await session.spawn(`${deployed.command} --silence-timeout-ms 10000 --log-level debug`);
+      const link = new StdioAgentLink(channel, 'node', { silenceTimeoutMs: 10_000, pingIntervalMs: 1000 }, () => {});
+      link.on('log', (e: { message: string }) => logs.push(e.message));
+      await link.ready;
+      const offer = await link.offer(2000);
+      const tcp = offer?.find((e) => e.kind === 'tcp');
+      assert.ok(tcp && tcp.kind === 'tcp', 'the agent offers tcp');
+      assert.equal(tcp.secret.byteLength, 32);
+
+      const dial = dialer(session);
+      const intruder = await dial('127.0.0.1', tcp.port);
+      const closed = once(intruder, 'end');
+      intruder.on('data', () => {});
+      intruder.write(randomBytes(32));
+      await closed;
+      await waitFor(
+        () => logs.some((l) => /dropped a tcp peer: wrong secret/.test(l)),
+        'the agent logs the drop',
+        5000,
+      );
+
+      const result = await negotiateTransport(offer ?? [], 'tcp', {
+        sendControl: (m) => link.sendControl(m),
+        dial,
+        log: () => {},
+      });
+      assert.equal(result.kind, 'tcp');
+      assert.ok(result.transport);
+      link.useTransport(result.transport);
+      const got: Message[] = [];
+      link.on('message', (m: Message) => got.push(m));
+      link.send({ type: 'ScanRequest', tcp: true, udp: false });
+      await waitFor(() => got.some((m) => m.type === 'ScanResponse'), 'a ScanResponse over tcp', 5000);
+      assert.ok(result.transport.stats().bytesIn > 0, 'the answer came over the tcp transport');
+      await link.close();
+    } finally {
+      session.client.end();
+    }
+  });
+});
