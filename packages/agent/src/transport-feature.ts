@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Message, TransportEntry, TransportName } from '@port-linker/proto';
 import { TRANSPORT_OFFER_VERSION } from '@port-linker/proto';
-import { acceptFrame, TcpTransportServer } from '@port-linker/transport';
+import { acceptFrame, TcpTransportServer } from '@port-linker/transport/tcp';
 import type { AgentContext, AgentFeature } from './agent-feature.ts';
 
 /** What the transport feature needs from the agent process: re-point frames to a socket, or back to stdio. */

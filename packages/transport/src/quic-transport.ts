@@ -1,0 +1,201 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { Duplex } from 'node:stream';
+import Logger, { LogLevel } from '@matrixai/logger';
+import { QUICClient, type QUICConnection, QUICServer, type QUICStream, events as quicEvents } from '@matrixai/quic';
+import { encodeMessage } from '@port-linker/proto';
+import { certificateFingerprint, type QuicIdentity } from './quic-identity.ts';
+import { acceptFrame, readExactly } from './tcp-transport.ts';
+import { StreamTransport } from './transport.ts';
+import { TransportError } from './transport-error.ts';
+
+/** QUIC application protocol name both sides must agree on. */
+export const QUIC_ALPN = 'port-linker/1';
+/** CryptoError.BadCertificate of quiche: what a pin mismatch answers. */
+const BAD_CERTIFICATE = 298;
+
+/** Tuning knobs of the QUIC connection (see ARCHITECTURE.md "Transports" for the measured effect). */
+export interface QuicTuning {
+  /** Largest UDP payload sent (1200..65527; loopback and LANs take big ones). */
+  maxSendUdpPayloadSize?: number;
+  /** Connection- and stream-level flow-control windows. */
+  initialMaxData?: number;
+  initialMaxStreamData?: number;
+}
+
+const quietLogger = () => new Logger('quic', LogLevel.WARN, []);
+
+function pinConfig(identity: QuicIdentity, expect: () => Uint8Array | undefined, tuning: QuicTuning) {
+  return {
+    key: identity.keyPem,
+    cert: identity.certPem,
+    applicationProtos: [QUIC_ALPN],
+    verifyPeer: true,
+    maxIdleTimeout: 30_000,
+    keepAliveIntervalTime: 5_000,
+    ...(tuning.maxSendUdpPayloadSize ? { maxSendUdpPayloadSize: tuning.maxSendUdpPayloadSize } : {}),
+    ...(tuning.initialMaxData ? { initialMaxData: tuning.initialMaxData } : {}),
+    ...(tuning.initialMaxStreamData
+      ? {
+          initialMaxStreamDataBidiLocal: tuning.initialMaxStreamData,
+          initialMaxStreamDataBidiRemote: tuning.initialMaxStreamData,
+        }
+      : {}),
+    verifyCallback: async (certs: Uint8Array[]) => {
+      const want = expect();
+      const leaf = certs[0];
+      if (!want || !leaf) return BAD_CERTIFICATE;
+      const got = certificateFingerprint(leaf);
+      return got.length === want.length && timingSafeEqual(got, want) ? undefined : BAD_CERTIFICATE;
+    },
+  };
+}
+
+/** A QUIC stream as a Node Duplex (the frame transports work on Node streams). */
+function streamDuplex(stream: QUICStream): Duplex {
+  const d = Duplex.fromWeb({ readable: stream.readable, writable: stream.writable } as never);
+  d.on('error', () => {}); // a reset or a destroyed connection surfaces as `close`
+  return d;
+}
+
+/**
+ * Agent side of the quic transport: a UDP socket with a fresh self-signed identity. It accepts
+ * only a client whose certificate matches the fingerprint set by `expectClient` (delivered by the
+ * host in TransportAccept over stdio); anything else fails the TLS handshake. Events: `peer`
+ * (Duplex over the first bidirectional stream), `rejected` (why).
+ */
+export class QuicTransportServer extends EventEmitter {
+  readonly identity: QuicIdentity;
+  readonly #server: QUICServer;
+  #client: Uint8Array | undefined;
+
+  private constructor(server: QUICServer, identity: QuicIdentity) {
+    super();
+    this.#server = server;
+    this.identity = identity;
+    server.addEventListener(quicEvents.EventQUICServerConnection.name, (evt: Event) => {
+      const conn = (evt as unknown as { detail: QUICConnection }).detail;
+      conn.addEventListener(
+        quicEvents.EventQUICConnectionStream.name,
+        (e: Event) => this.emit('peer', streamDuplex((e as unknown as { detail: QUICStream }).detail)),
+        { once: true },
+      );
+      conn.addEventListener(quicEvents.EventQUICConnectionError.name, (e: Event) =>
+        this.emit('rejected', String((e as unknown as { detail: Error }).detail?.message ?? 'connection error')),
+      );
+    });
+  }
+
+  /** Binds UDP on `host` port 0 with `identity`. */
+  static async listen(
+    identity: QuicIdentity,
+    host = '127.0.0.1',
+    tuning: QuicTuning = {},
+  ): Promise<QuicTransportServer> {
+    const hmacKey = randomBytes(32);
+    let self: QuicTransportServer | undefined;
+    const server = new QUICServer({
+      crypto: {
+        key: hmacKey.buffer.slice(hmacKey.byteOffset, hmacKey.byteOffset + 32),
+        ops: {
+          sign: async (key: ArrayBuffer, data: ArrayBuffer) => {
+            const d = createHmac('sha256', Buffer.from(key)).update(Buffer.from(data)).digest();
+            return d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength);
+          },
+          verify: async (key: ArrayBuffer, data: ArrayBuffer, sig: ArrayBuffer) => {
+            const d = createHmac('sha256', Buffer.from(key)).update(Buffer.from(data)).digest();
+            return d.length === sig.byteLength && timingSafeEqual(d, Buffer.from(sig));
+          },
+        },
+      },
+      config: pinConfig(identity, () => self?.expected, tuning),
+      logger: quietLogger(),
+    });
+    await server.start({ host, port: 0 });
+    self = new QuicTransportServer(server, identity);
+    return self;
+  }
+
+  /** The bound UDP port. */
+  get port(): number {
+    return this.#server.port as unknown as number;
+  }
+
+  /** The only client certificate fingerprint accepted from now on. */
+  expectClient(fingerprint: Uint8Array): void {
+    this.#client = fingerprint;
+  }
+
+  /** The client fingerprint currently accepted (undefined: nobody). */
+  get expected(): Uint8Array | undefined {
+    return this.#client;
+  }
+
+  /** Stops the server and its connections. */
+  async close(): Promise<void> {
+    await this.#server.stop({ force: true }).catch(() => {});
+  }
+}
+
+/** Host side: what to connect to and whom to trust. */
+export interface QuicConnectOptions {
+  host: string;
+  port: number;
+  /** The agent's certificate fingerprint from its TransportOffer. */
+  fingerprint: Uint8Array;
+  /** The host's own identity (its fingerprint went to the agent in TransportAccept). */
+  identity: QuicIdentity;
+  timeoutMs: number;
+  tuning?: QuicTuning;
+}
+
+/**
+ * Host side of the quic transport: connects, pins the agent's certificate (a mismatch fails the
+ * handshake: TransportError "certificate ... does not match"), opens one stream, announces itself
+ * with a Ping frame and waits for the agent's accept frame.
+ */
+export async function connectQuicTransport(o: QuicConnectOptions): Promise<StreamTransport> {
+  let mismatch = false;
+  const config = pinConfig(o.identity, () => o.fingerprint, o.tuning ?? {});
+  const verify = config.verifyCallback;
+  config.verifyCallback = async (certs) => {
+    const r = await verify(certs);
+    if (r !== undefined) mismatch = true;
+    return r;
+  };
+  let client: QUICClient;
+  try {
+    client = await QUICClient.createQUICClient(
+      {
+        host: o.host,
+        port: o.port,
+        crypto: { ops: { randomBytes: async (b: ArrayBuffer) => void randomBytes(b.byteLength).copy(Buffer.from(b)) } },
+        config,
+        logger: quietLogger(),
+      },
+      { timer: o.timeoutMs },
+    );
+  } catch (cause) {
+    if (mismatch)
+      throw new TransportError(
+        'quic',
+        "the agent's certificate does not match the fingerprint it offered over SSH: refused",
+        { cause },
+      );
+    throw new TransportError('quic', `cannot connect to udp port ${o.port}: ${(cause as Error).message}`, { cause });
+  }
+  const stream = streamDuplex(client.connection.newStream('bidi'));
+  stream.write(encodeMessage({ type: 'Ping', value: 0n }));
+  const expected = Buffer.from(acceptFrame('quic'));
+  const got = await readExactly(stream, expected.length, o.timeoutMs, 'quic').catch(async (err) => {
+    await client.destroy({ force: true }).catch(() => {});
+    throw err;
+  });
+  if (!got.subarray(0, expected.length).equals(expected)) {
+    await client.destroy({ force: true }).catch(() => {});
+    throw new TransportError('quic', 'the agent did not answer with its accept frame');
+  }
+  const transport = new StreamTransport('quic', stream, stream, got.subarray(expected.length));
+  transport.once('close', () => void client.destroy({ force: true }).catch(() => {}));
+  return transport;
+}

@@ -1,0 +1,184 @@
+// Bench (not a test): round trip and UDP-relay throughput of the agent link over each transport,
+// against a real sshd in a harness namespace. Usage: npm run bench:transport [-- --seconds 3]
+import type { Duplex } from 'node:stream';
+import { type AgentLink, deployAgent, startAgent } from '@port-linker/deploy';
+import type { Message, TransportName } from '@port-linker/proto';
+import {
+  acceptFrame,
+  connectQuicTransport,
+  generateQuicIdentity,
+  QuicTransportServer,
+  type QuicTuning,
+} from '@port-linker/transport';
+import { RemoteHost } from '../test/harness/index.ts';
+import { ensureAgentBundle } from '../test/support/agent-bundle.ts';
+import { Ssh2Session } from '../test/support/ssh2-session.ts';
+
+const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1]) || 3;
+const arg = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+const kinds = (arg('--transports') ?? 'stdio,tcp').split(',') as TransportName[];
+const only = arg('--only'); // 'ssh' (agent link over sshd) or 'quic' (QUIC class on loopback)
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
+}
+
+/** Sequential Ping/Pong round trips (ms). */
+async function roundTrips(link: AgentLink, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const value = BigInt(1_000_000 + i);
+    const t0 = performance.now();
+    await new Promise<void>((resolve) => {
+      const on = (m: Message) => {
+        if (m.type === 'Pong' && m.value === value) {
+          link.off('message', on);
+          resolve();
+        }
+      };
+      link.on('message', on);
+      link.send({ type: 'Ping', value });
+    });
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+/** UDP echo through the agent with `window` datagrams in flight: echoed MiB/s and datagrams/s. */
+async function udpThroughput(link: AgentLink, port: number, size: number, window: number) {
+  link.send({ type: 'StartUdpForward', port, address: '127.0.0.1' });
+  const data = new Uint8Array(size).fill(7);
+  let inFlight = 0;
+  let echoed = 0;
+  let sent = 0;
+  const end = performance.now() + seconds * 1000;
+  await new Promise<void>((resolve) => {
+    const pump = () => {
+      while (inFlight < window && performance.now() < end) {
+        if (link.congested) break;
+        link.send({ type: 'UdpPacket', srcPort: 40000, dstPort: port, id: 1, data });
+        inFlight++;
+        sent++;
+      }
+      if (performance.now() >= end) resolve();
+    };
+    link.on('message', (m: Message) => {
+      if (m.type !== 'UdpPacket') return;
+      echoed++;
+      inFlight--;
+      pump();
+    });
+    // a lost datagram must not stall the window
+    const refill = setInterval(() => {
+      inFlight = Math.max(0, inFlight - window / 4);
+      pump();
+      if (performance.now() >= end) {
+        clearInterval(refill);
+        resolve();
+      }
+    }, 50);
+    pump();
+  });
+  return { mibps: (echoed * size) / seconds / 1048576, pps: echoed / seconds, loss: 1 - echoed / sent };
+}
+
+/** One-stream QUIC throughput on loopback (MiB/s) and Ping-sized round trip, for one tuning. */
+async function quicLoopback(tuning: QuicTuning, chunk: number) {
+  const agentId = await generateQuicIdentity('agent');
+  const hostId = await generateQuicIdentity('host');
+  const server = await QuicTransportServer.listen(agentId, '127.0.0.1', tuning);
+  server.expectClient(hostId.fingerprint);
+  let received = 0;
+  server.on('peer', (s: Duplex) => {
+    s.write(acceptFrame('quic'));
+    s.on('data', (c: Buffer) => {
+      received += c.length;
+      if (c[c.length - 1] === 0xee) s.write(Buffer.from([0xee])); // echo marker for round trips
+    });
+  });
+  const t = await connectQuicTransport({
+    host: '127.0.0.1',
+    port: server.port,
+    fingerprint: agentId.fingerprint,
+    identity: hostId,
+    timeoutMs: 5000,
+    tuning,
+  });
+  const rtt: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const t0 = performance.now();
+    await new Promise<void>((resolve) => {
+      t.once('data', () => resolve());
+      t.send(Uint8Array.of(0xee));
+    });
+    rtt.push(performance.now() - t0);
+  }
+  const data = new Uint8Array(chunk).fill(1);
+  const base = received;
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  while (performance.now() < end) {
+    if (!t.send(data)) await new Promise((r) => t.once('drain', r));
+  }
+  const secs = (performance.now() - t0) / 1000;
+  const mibps = (received - base) / secs / 1048576;
+  t.close();
+  await server.close();
+  return { mibps, p50: pct(rtt, 50), p99: pct(rtt, 99) };
+}
+
+if (only !== 'ssh') {
+  console.log('quic loopback, one stream        MiB/s   rtt p50    rtt p99');
+  const rows: Array<[string, QuicTuning, number]> = [
+    ['defaults, 64 KiB writes', {}, 65536],
+    ['udp payload 1350, 64 KiB', { maxSendUdpPayloadSize: 1350 }, 65536],
+    ['udp payload 8 KiB, 64 KiB', { maxSendUdpPayloadSize: 8192 }, 65536],
+    ['udp payload 60000, 64 KiB', { maxSendUdpPayloadSize: 60000 }, 65536],
+    ['udp payload 60000, 1 MiB', { maxSendUdpPayloadSize: 60000 }, 1048576],
+    [
+      'udp 60000 + 16 MiB windows',
+      { maxSendUdpPayloadSize: 60000, initialMaxData: 32 << 20, initialMaxStreamData: 16 << 20 },
+      1048576,
+    ],
+  ];
+  for (const [name, tuning, chunk] of rows) {
+    const r = await quicLoopback(tuning, chunk);
+    console.log(
+      `${name.padEnd(32)} ${r.mibps.toFixed(1).padStart(6)}   ${r.p50.toFixed(3)} ms  ${r.p99.toFixed(3)} ms`,
+    );
+  }
+}
+
+if (only !== 'quic') {
+  ensureAgentBundle();
+  const host = await RemoteHost.start();
+  const session = await Ssh2Session.connect(host);
+  const echo = await host.serve('udp-echo', 0, '127.0.0.1');
+  const dial = (h: string, p: number) =>
+    new Promise<Duplex>((resolve, reject) =>
+      session.client.forwardOut('127.0.0.1', 0, h, p, (err, ch) => (err ? reject(err) : resolve(ch))),
+    );
+  try {
+    const deployed = await deployAgent(session, { mode: 'node' });
+    console.log(`transport  rtt p50   rtt p99   udp 1200 B (64 in flight)      udp 16 KiB (16 in flight)`);
+    for (const kind of kinds) {
+      const link = await startAgent(session, deployed, { transport: kind, dial, logLevel: 'warn' });
+      if ((link.transport ?? 'stdio') !== kind) throw new Error(`asked for ${kind}, got ${link.transport}`);
+      await roundTrips(link, 50);
+      const rtt = await roundTrips(link, 500);
+      const small = await udpThroughput(link, echo.port, 1200, 64);
+      const big = await udpThroughput(link, echo.port, 16 * 1024, 16);
+      console.log(
+        `${kind.padEnd(9)}  ${pct(rtt, 50).toFixed(3)} ms  ${pct(rtt, 99).toFixed(3)} ms  ` +
+          `${small.pps.toFixed(0)} pkt/s ${small.mibps.toFixed(1)} MiB/s  ` +
+          `${big.pps.toFixed(0)} pkt/s ${big.mibps.toFixed(1)} MiB/s`,
+      );
+      await link.close();
+    }
+  } finally {
+    await echo.stop();
+    session.client.end();
+    await host.close();
+  }
+}
