@@ -21,6 +21,10 @@ export interface QuicTuning {
   /** Connection- and stream-level flow-control windows. */
   initialMaxData?: number;
   initialMaxStreamData?: number;
+  /** Bytes the library pulls from a stream per read (its default, 4 KiB, costs one web-stream chunk per 4 KiB). */
+  readableChunkSize?: number;
+  /** Replace the library's per-packet receive lock with a plain mutex (default true; see lightenConnection). */
+  lightLocks?: boolean;
 }
 
 const quietLogger = () => new Logger('quic', LogLevel.WARN, []);
@@ -33,8 +37,12 @@ function pinConfig(identity: QuicIdentity, expect: () => Uint8Array | undefined,
     verifyPeer: true,
     maxIdleTimeout: 30_000,
     keepAliveIntervalTime: 5_000,
-    ...(tuning.maxSendUdpPayloadSize ? { maxSendUdpPayloadSize: tuning.maxSendUdpPayloadSize } : {}),
+    // quiche sends min(own max send, peer's max recv): both must be raised for big packets to happen
+    ...(tuning.maxSendUdpPayloadSize
+      ? { maxSendUdpPayloadSize: tuning.maxSendUdpPayloadSize, maxRecvUdpPayloadSize: tuning.maxSendUdpPayloadSize }
+      : {}),
     ...(tuning.initialMaxData ? { initialMaxData: tuning.initialMaxData } : {}),
+    ...(tuning.readableChunkSize ? { readableChunkSize: tuning.readableChunkSize } : {}),
     ...(tuning.initialMaxStreamData
       ? {
           initialMaxStreamDataBidiLocal: tuning.initialMaxStreamData,
@@ -47,6 +55,29 @@ function pinConfig(identity: QuicIdentity, expect: () => Uint8Array | undefined,
       if (!want || !leaf) return BAD_CERTIFICATE;
       const got = certificateFingerprint(leaf);
       return got.length === want.length && timingSafeEqual(got, want) ? undefined : BAD_CERTIFICATE;
+    },
+  };
+}
+
+/**
+ * Swaps the connection's receive lock (an @matrixai/async-locks Lock: every acquisition builds a
+ * Timer, AbortSignals and a timeout error with a captured stack, ~20% of the CPU per packet) for a
+ * plain promise-chain mutex with the same mutual exclusion. The first holder waits for the old lock.
+ */
+export function lightenConnection(conn: QUICConnection): void {
+  const c = conn as unknown as {
+    recvLock: { withF: (f: () => Promise<unknown>) => Promise<unknown>; waitForUnlock?: () => Promise<void> };
+  };
+  const old = c.recvLock;
+  let tail: Promise<unknown> = old.waitForUnlock
+    ? Promise.resolve(old.waitForUnlock()).catch(() => {})
+    : Promise.resolve();
+  c.recvLock = {
+    withF(...args: unknown[]) {
+      const f = args[args.length - 1] as () => Promise<unknown>;
+      const run = tail.then(() => f());
+      tail = run.catch(() => {});
+      return run;
     },
   };
 }
@@ -69,12 +100,13 @@ export class QuicTransportServer extends EventEmitter {
   readonly #server: QUICServer;
   #client: Uint8Array | undefined;
 
-  private constructor(server: QUICServer, identity: QuicIdentity) {
+  private constructor(server: QUICServer, identity: QuicIdentity, light: boolean) {
     super();
     this.#server = server;
     this.identity = identity;
     server.addEventListener(quicEvents.EventQUICServerConnection.name, (evt: Event) => {
       const conn = (evt as unknown as { detail: QUICConnection }).detail;
+      if (light) lightenConnection(conn);
       conn.addEventListener(
         quicEvents.EventQUICConnectionStream.name,
         (e: Event) => this.emit('peer', streamDuplex((e as unknown as { detail: QUICStream }).detail)),
@@ -112,7 +144,7 @@ export class QuicTransportServer extends EventEmitter {
       logger: quietLogger(),
     });
     await server.start({ host, port: 0 });
-    self = new QuicTransportServer(server, identity);
+    self = new QuicTransportServer(server, identity, tuning.lightLocks ?? true);
     return self;
   }
 
@@ -184,6 +216,7 @@ export async function connectQuicTransport(o: QuicConnectOptions): Promise<Strea
       );
     throw new TransportError('quic', `cannot connect to udp port ${o.port}: ${(cause as Error).message}`, { cause });
   }
+  if (o.tuning?.lightLocks ?? true) lightenConnection(client.connection);
   const stream = streamDuplex(client.connection.newStream('bidi'));
   stream.write(encodeMessage({ type: 'Ping', value: 0n }));
   const expected = Buffer.from(acceptFrame('quic'));
