@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { deployAgent, StdioAgentLink } from '@port-linker/deploy';
+import { deployAgent, StdioAgentLink, startAgent } from '@port-linker/deploy';
 import type { Message } from '@port-linker/proto';
 import { negotiateTransport } from '@port-linker/transport';
 import { RemoteHost, waitFor } from './harness/index.ts';
@@ -128,6 +128,49 @@ describe('tcp transport (real sshd)', () => {
       link.send({ type: 'ScanRequest', tcp: true, udp: false });
       await waitFor(() => got.some((m) => m.type === 'ScanResponse'), 'a ScanResponse over tcp', 5000);
       assert.ok(result.transport.stats().bytesIn > 0, 'the answer came over the tcp transport');
+      await link.close();
+    } finally {
+      session.client.end();
+    }
+  });
+});
+
+describe('tcp transport fallback (real sshd without TCP forwarding)', () => {
+  let host: RemoteHost;
+  let xdg: string;
+  before(async () => {
+    ensureAgentBundle();
+    xdg = mkdtempSync(join(tmpdir(), 'pl-transport-cache-'));
+    host = await RemoteHost.start({ sshdConfig: [`SetEnv XDG_CACHE_HOME=${xdg}`, 'AllowTcpForwarding no'] });
+  });
+  after(async () => {
+    await host?.close();
+    rmSync(xdg, { recursive: true, force: true });
+  });
+
+  test('--transport tcp cannot open its channel: stdio within the attempt timeout, with a warning, and the link works', async () => {
+    const session = await Ssh2Session.connect(host);
+    const logs: string[] = [];
+    try {
+      const deployed = await deployAgent(session, { mode: 'node' });
+      const t0 = performance.now();
+      const link = await startAgent(session, deployed, {
+        transport: 'tcp',
+        dial: dialer(session),
+        attemptTimeoutMs: 2000,
+        log: (level, message) => logs.push(`${level} ${message}`),
+      });
+      const took = performance.now() - t0;
+      assert.equal(link.transport, 'stdio');
+      assert.ok(took < 2000 + 3000, `negotiation took ${Math.round(took)} ms`);
+      assert.ok(
+        logs.some((l) => /^warn --transport tcp unavailable \(agent offered tcp, stdio; .*\); using stdio$/.test(l)),
+        logs.join('\n'),
+      );
+      const got: Message[] = [];
+      link.on('message', (m: Message) => got.push(m));
+      link.send({ type: 'ScanRequest', tcp: true, udp: false });
+      await waitFor(() => got.some((m) => m.type === 'ScanResponse'), 'a ScanResponse over stdio', 5000);
       await link.close();
     } finally {
       session.client.end();
