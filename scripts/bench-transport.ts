@@ -1,5 +1,7 @@
 // Bench (not a test): round trip and UDP-relay throughput of the agent link over each transport,
 // against a real sshd in a harness namespace. Usage: npm run bench:transport [-- --seconds 3]
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type AgentLink, deployAgent, startAgent } from '@port-linker/deploy';
 import type { Message, TransportName } from '@port-linker/proto';
@@ -128,6 +130,61 @@ async function quicLoopback(tuning: QuicTuning, chunk: number) {
   return { mibps, p50: pct(rtt, 50), p99: pct(rtt, 99) };
 }
 
+/** Same as quicLoopback, but the agent side runs in its own process (as it does for real). */
+async function quicTwoProcess(tuning: QuicTuning, chunk: number) {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'bench-quic-peer.ts'), JSON.stringify(tuning)],
+    {
+      stdio: ['pipe', 'pipe', 'inherit', 'ipc'],
+    },
+  );
+  const [port, fp] = await new Promise<[number, string]>((resolve) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d;
+      const m = /ready (\d+) ([0-9a-f]+)/.exec(out);
+      if (m) resolve([Number(m[1]), m[2] ?? '']);
+    });
+  });
+  const hostId = await generateQuicIdentity('host');
+  child.stdin?.write(`${Buffer.from(hostId.fingerprint).toString('hex')}\n`);
+  const t = await connectQuicTransport({
+    host: '127.0.0.1',
+    port,
+    fingerprint: Buffer.from(fp, 'hex'),
+    identity: hostId,
+    timeoutMs: 5000,
+    tuning,
+  });
+  const rtt: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const t0 = performance.now();
+    await new Promise<void>((resolve) => {
+      t.once('data', () => resolve());
+      t.send(Uint8Array.of(0xee));
+    });
+    rtt.push(performance.now() - t0);
+  }
+  const received = () =>
+    new Promise<number>((resolve) => {
+      child.once('message', (m: { received: number }) => resolve(m.received));
+      child.send('report');
+    });
+  const base = await received();
+  const data = new Uint8Array(chunk).fill(1);
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  while (performance.now() < end) {
+    if (!t.send(data)) await new Promise((r) => t.once('drain', r));
+  }
+  const secs = (performance.now() - t0) / 1000;
+  const mibps = ((await received()) - base) / secs / 1048576;
+  t.close();
+  child.kill();
+  return { mibps, p50: pct(rtt, 50), p99: pct(rtt, 99) };
+}
+
 if (only !== 'ssh') {
   console.log('quic loopback, one stream        MiB/s   rtt p50    rtt p99');
   const big = { initialMaxData: 32 << 20, initialMaxStreamData: 16 << 20, readableChunkSize: 256 << 10 };
@@ -141,6 +198,13 @@ if (only !== 'ssh') {
   ];
   for (const [name, tuning, chunk] of rows) {
     const r = await quicLoopback(tuning, chunk);
+    console.log(
+      `${name.padEnd(32)} ${r.mibps.toFixed(1).padStart(6)}   ${r.p50.toFixed(3)} ms  ${r.p99.toFixed(3)} ms`,
+    );
+  }
+  console.log('quic, agent side in its own process');
+  for (const [name, tuning, chunk] of rows) {
+    const r = await quicTwoProcess(tuning, chunk);
     console.log(
       `${name.padEnd(32)} ${r.mibps.toFixed(1).padStart(6)}   ${r.p50.toFixed(3)} ms  ${r.p99.toFixed(3)} ms`,
     );

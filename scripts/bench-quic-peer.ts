@@ -1,0 +1,19 @@
+// Agent side of the two-process QUIC bench (spawned by bench-transport.ts): prints `ready <port> <fingerprint hex>`,
+// reads the host fingerprint on stdin, accepts one stream, counts bytes, echoes 0xee markers, reports on SIGTERM.
+import type { Duplex } from 'node:stream';
+import { acceptFrame, generateQuicIdentity, QuicTransportServer, type QuicTuning } from '@port-linker/transport';
+
+const tuning = JSON.parse(process.argv[2] ?? '{}') as QuicTuning;
+const id = await generateQuicIdentity('agent');
+const server = await QuicTransportServer.listen(id, '127.0.0.1', tuning);
+let received = 0;
+server.on('peer', (s: Duplex) => {
+  s.write(acceptFrame('quic'));
+  s.on('data', (c: Buffer) => {
+    received += c.length;
+    if (c[c.length - 1] === 0xee) s.write(Buffer.from([0xee]));
+  });
+});
+process.stdin.once('data', (d: Buffer) => server.expectClient(Buffer.from(d.toString().trim(), 'hex')));
+process.on('message', () => process.send?.({ received }));
+process.stdout.write(`ready ${server.port} ${Buffer.from(id.fingerprint).toString('hex')}\n`);
