@@ -1,7 +1,8 @@
 // Agent side of the two-process QUIC bench (spawned by bench-transport.ts): prints `ready <port> <fingerprint hex>`,
 // reads the host fingerprint on stdin, accepts one stream, counts bytes, echoes 0xee markers, reports on SIGTERM.
 import type { Duplex } from 'node:stream';
-import { acceptFrame, generateQuicIdentity, QuicTransportServer, type QuicTuning } from '@port-linker/transport';
+import { acceptFrame } from '@port-linker/transport';
+import { generateQuicIdentity, QuicTransportServer, type QuicTuning } from '@port-linker/transport/quic';
 
 const tuning = JSON.parse(process.argv[2] ?? '{}') as QuicTuning;
 const id = await generateQuicIdentity('agent');

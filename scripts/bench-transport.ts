@@ -5,13 +5,13 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type AgentLink, deployAgent, startAgent } from '@port-linker/deploy';
 import type { Message, TransportName } from '@port-linker/proto';
+import { acceptFrame } from '@port-linker/transport';
 import {
-  acceptFrame,
   connectQuicTransport,
   generateQuicIdentity,
   QuicTransportServer,
   type QuicTuning,
-} from '@port-linker/transport';
+} from '@port-linker/transport/quic';
 import { RemoteHost } from '../test/harness/index.ts';
 import { ensureAgentBundle } from '../test/support/agent-bundle.ts';
 import { Ssh2Session } from '../test/support/ssh2-session.ts';

@@ -8,14 +8,6 @@ export {
   transportPlan,
   withTimeout,
 } from './negotiate.ts';
-export { certificateFingerprint, generateQuicIdentity, type QuicIdentity } from './quic-identity.ts';
-export {
-  connectQuicTransport,
-  QUIC_ALPN,
-  type QuicConnectOptions,
-  QuicTransportServer,
-  type QuicTuning,
-} from './quic-transport.ts';
 export {
   acceptFrame,
   connectTcpTransport,

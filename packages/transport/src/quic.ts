@@ -1,0 +1,10 @@
+// QUIC entry point (`@port-linker/transport/quic`): kept apart so importing the package never loads the native addon.
+export { certificateFingerprint, generateQuicIdentity, type QuicIdentity } from './quic-identity.ts';
+export {
+  connectQuicTransport,
+  lightenConnection,
+  QUIC_ALPN,
+  type QuicConnectOptions,
+  QuicTransportServer,
+  type QuicTuning,
+} from './quic-transport.ts';
