@@ -1,5 +1,5 @@
 import type { LogLevelName, Message } from '@port-linker/proto';
-import { TransportFeature, type TransportSwitch } from './transport-feature.ts';
+import { type QuicLoader, TransportFeature, type TransportSwitch } from './transport-feature.ts';
 import { UdpRelay } from './udp-relay.ts';
 
 /** What a feature may use of the agent: send frames, log, and see whether the host link is congested. */
@@ -46,6 +46,6 @@ export function reservedFeature(name: string, types: readonly Message['type'][])
 }
 
 /** The features this agent ships: UDP forwarding, and transport negotiation (stdio only without a switch). */
-export function defaultFeatures(transports?: TransportSwitch): AgentFeature[] {
-  return [new UdpRelay(), new TransportFeature(transports)];
+export function defaultFeatures(transports?: TransportSwitch, quic?: QuicLoader): AgentFeature[] {
+  return [new UdpRelay(), new TransportFeature(transports, { quic })];
 }

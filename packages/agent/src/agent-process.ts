@@ -9,6 +9,7 @@ import { FrameSink } from './frame-sink.ts';
 import { LogBuffer } from './log-buffer.ts';
 import { OutputSwitch } from './output-switch.ts';
 import { socketTableSignature } from './socket-table-signature.ts';
+import type { QuicLoader } from './transport-feature.ts';
 
 /** Version of this agent build (the package version). */
 export const AGENT_VERSION: string = packageJson.version;
@@ -28,6 +29,8 @@ export interface AgentIo {
   /** Overrides the socket-table signature (tests; `null` disables it). */
   signature?: (() => string | undefined) | null;
   features?: AgentFeature[];
+  /** Loads QUIC when this agent can serve it (not wired in shipped agents yet: see ARCHITECTURE.md "Transports"). */
+  quic?: QuicLoader;
 }
 
 /** Upper bound on the final flush before exiting (a stuck pipe must not keep an orphan alive). */
@@ -103,7 +106,7 @@ export async function runAgent(io: AgentIo): Promise<number> {
     log,
     scanner,
     silenceTimeoutMs: options.silenceTimeoutMs,
-    features: io.features ?? defaultFeatures(transports),
+    features: io.features ?? defaultFeatures(transports, io.quic),
     signature: io.signature === null ? undefined : (io.signature ?? socketTableSignature()),
     info: { version: AGENT_VERSION, platform: process.platform, arch: process.arch, pid: process.pid },
   });

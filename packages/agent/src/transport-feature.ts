@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { Message, TransportEntry, TransportName } from '@port-linker/proto';
 import { TRANSPORT_OFFER_VERSION } from '@port-linker/proto';
@@ -13,6 +14,20 @@ export interface TransportSwitch {
 }
 
 /**
+ * A QUIC listener as the agent needs it (QuicTransportServer of `@port-linker/transport/quic`):
+ * events `peer` (Duplex) and `rejected` (why).
+ */
+export interface QuicListener extends EventEmitter {
+  readonly port: number;
+  readonly identity: { fingerprint: Uint8Array };
+  expectClient(fingerprint: Uint8Array): void;
+  close(): void | Promise<void>;
+}
+
+/** Loads and binds QUIC when this agent can (native addon present); rejects or resolves undefined when not. */
+export type QuicLoader = () => Promise<QuicListener | undefined>;
+
+/**
  * Transport negotiation, agent side: binds what it can (a loopback TCP listener with a session
  * secret), sends TransportOffer over stdio right after AgentHello, and on TransportAccept{kind}
  * arms that kind; the first authenticated peer of the armed kind gets the accept frame and
@@ -24,22 +39,40 @@ export class TransportFeature implements AgentFeature {
   readonly capabilities = ['transport'];
   readonly #switch: TransportSwitch | undefined;
   readonly #offerTcp: boolean;
+  readonly #loadQuic: QuicLoader | undefined;
   #tcp: TcpTransportServer | undefined;
+  #quic: QuicListener | undefined;
   #armed: TransportName | undefined;
   #waiting: Duplex | undefined;
   #active: Duplex | undefined;
   #context: AgentContext | undefined;
   #closed = false;
 
-  /** Without a switch (tests of the bare agent) only stdio is offered. */
-  constructor(sw: TransportSwitch | undefined, options: { tcp?: boolean } = {}) {
+  /** Without a switch (tests of the bare agent) only stdio is offered; quic only with a loader that works. */
+  constructor(sw: TransportSwitch | undefined, options: { tcp?: boolean; quic?: QuicLoader } = {}) {
     this.#switch = sw;
     this.#offerTcp = options.tcp ?? true;
+    this.#loadQuic = options.quic;
   }
 
   async start(context: AgentContext): Promise<void> {
     this.#context = context;
     const entries: TransportEntry[] = [];
+    if (this.#switch && this.#loadQuic) {
+      try {
+        const quic = await this.#loadQuic();
+        if (quic && this.#closed) await quic.close();
+        else if (quic) {
+          quic.on('peer', (stream: Duplex) => this.#onPeer('quic', stream));
+          quic.on('rejected', (why: string) => context.log('warn', 'agent.transport', `refused a quic peer: ${why}`));
+          this.#quic = quic;
+          entries.push({ kind: 'quic', port: quic.port, fingerprint: quic.identity.fingerprint });
+        }
+      } catch (err) {
+        // a missing or unloadable native addon only means no QUIC: never a crash
+        context.log('info', 'agent.transport', `quic not offered: ${(err as Error).message}`);
+      }
+    }
     if (this.#switch && this.#offerTcp) {
       try {
         const tcp = await TcpTransportServer.listen('127.0.0.1');
@@ -67,6 +100,13 @@ export class TransportFeature implements AgentFeature {
       this.#active = undefined;
       this.#switch?.detach();
     }
+    if (kind === 'quic' && this.#quic && message.data.byteLength === 32) {
+      this.#quic.expectClient(message.data);
+      this.#armed = 'quic';
+      context.log('debug', 'agent.transport', 'quic accepted by the host: waiting for its handshake');
+      if (this.#waiting) this.#take('quic', this.#waiting);
+      return;
+    }
     if (kind === 'tcp' && this.#tcp) {
       this.#armed = 'tcp';
       context.log('debug', 'agent.transport', 'tcp accepted by the host: waiting for its connection');
@@ -77,12 +117,15 @@ export class TransportFeature implements AgentFeature {
     this.#dropWaiting();
     this.#tcp?.close();
     this.#tcp = undefined;
+    void this.#quic?.close();
+    this.#quic = undefined;
     context.log('info', 'agent.transport', `frames stay on stdio (host chose ${String(message.kind)})`);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.#closed = true;
     this.#tcp?.close();
+    await this.#quic?.close();
     this.#dropWaiting();
     this.#active?.destroy();
   }
@@ -105,6 +148,10 @@ export class TransportFeature implements AgentFeature {
     this.#armed = undefined;
     this.#tcp?.close();
     this.#tcp = undefined;
+    if (kind !== 'quic') {
+      void this.#quic?.close();
+      this.#quic = undefined;
+    }
     this.#active = stream;
     stream.write(acceptFrame(kind === 'quic' ? 'quic' : 'tcp'));
     this.#switch?.attach(kind, stream);

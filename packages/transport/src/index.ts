@@ -4,6 +4,7 @@ export {
   type NegotiationPeer,
   type NegotiationResult,
   negotiateTransport,
+  type QuicConnector,
   type TransportPreference,
   transportPlan,
   withTimeout,

@@ -36,6 +36,15 @@ export interface NegotiationPeer {
   /** Opens a direct-tcpip channel to the agent's remote loopback port. */
   dial(host: string, port: number): Promise<Duplex>;
   log(level: 'debug' | 'info' | 'warn', message: string): void;
+  /** QUIC on this host (from `@port-linker/transport/quic`); without it a quic offer is skipped. */
+  quic?: QuicConnector;
+}
+
+/** The host's QUIC side: its certificate fingerprint (sent in TransportAccept) and a pinned connect. */
+export interface QuicConnector {
+  readonly fingerprint: Uint8Array;
+  /** Connects to the agent's UDP `port` on the remote, pinning `agentFingerprint`. */
+  connect(port: number, agentFingerprint: Uint8Array, timeoutMs: number): Promise<Transport>;
 }
 
 /** The outcome: the transport carrying frames from now on (undefined = stdio), and what failed on the way. */
@@ -64,6 +73,11 @@ export async function negotiateTransport(
         peer.sendControl({ type: 'TransportAccept', kind: 'tcp', data: new Uint8Array(0) });
         const stream = await withTimeout(peer.dial('127.0.0.1', entry.port), timeoutMs, 'tcp', 'direct-tcpip dial');
         const transport = await connectTcpTransport(stream, entry.secret, timeoutMs);
+        return { kind, transport, failures };
+      }
+      if (kind === 'quic' && entry?.kind === 'quic' && peer.quic) {
+        peer.sendControl({ type: 'TransportAccept', kind: 'quic', data: peer.quic.fingerprint });
+        const transport = await peer.quic.connect(entry.port, entry.fingerprint, timeoutMs);
         return { kind, transport, failures };
       }
       if (kind === 'stdio') {

@@ -4,7 +4,8 @@ import { Duplex } from 'node:stream';
 import Logger, { LogLevel } from '@matrixai/logger';
 import { QUICClient, type QUICConnection, QUICServer, type QUICStream, events as quicEvents } from '@matrixai/quic';
 import { encodeMessage } from '@port-linker/proto';
-import { certificateFingerprint, type QuicIdentity } from './quic-identity.ts';
+import type { QuicConnector } from './negotiate.ts';
+import { certificateFingerprint, generateQuicIdentity, type QuicIdentity } from './quic-identity.ts';
 import { acceptFrame, readExactly } from './tcp-transport.ts';
 import { StreamTransport } from './transport.ts';
 import { TransportError } from './transport-error.ts';
@@ -231,4 +232,19 @@ export async function connectQuicTransport(o: QuicConnectOptions): Promise<Strea
   const transport = new StreamTransport('quic', stream, stream, got.subarray(expected.length));
   transport.once('close', () => void client.destroy({ force: true }).catch(() => {}));
   return transport;
+}
+
+/** The host's QuicConnector for negotiateTransport: a fresh identity, connecting to `host` (the remote's address). */
+export async function quicConnector(host: string, tuning?: QuicTuning): Promise<QuicConnector> {
+  const identity = await generateQuicIdentity('port-linker-host');
+  return {
+    fingerprint: identity.fingerprint,
+    connect: (port, fingerprint, timeoutMs) =>
+      connectQuicTransport({ host, port, fingerprint, identity, timeoutMs, ...(tuning ? { tuning } : {}) }),
+  };
+}
+
+/** The agent's QUIC loader: a fresh identity and a server on `host` (all interfaces by default). */
+export async function listenQuic(host = '0.0.0.0', tuning?: QuicTuning): Promise<QuicTransportServer> {
+  return QuicTransportServer.listen(await generateQuicIdentity('port-linker-agent'), host, tuning);
 }

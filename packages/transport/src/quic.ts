@@ -3,8 +3,10 @@ export { certificateFingerprint, generateQuicIdentity, type QuicIdentity } from 
 export {
   connectQuicTransport,
   lightenConnection,
+  listenQuic,
   QUIC_ALPN,
   type QuicConnectOptions,
   QuicTransportServer,
   type QuicTuning,
+  quicConnector,
 } from './quic-transport.ts';
