@@ -89,6 +89,17 @@ describe('tcp transport (real sshd)', () => {
     }
   });
 
+  test('--transport quic against an agent that does not offer it: tcp, with a warning saying so', async () => {
+    const cli = CliProcess.against(host, ['--transport', 'quic']);
+    try {
+      const agent = await cli.waitEvent((e) => e.event === 'agent', 'agent');
+      assert.equal(agent.transport, 'tcp');
+      assert.match(cli.stderr, /--transport quic unavailable \(agent offered tcp, stdio; not offered\); using tcp/);
+    } finally {
+      await cli.stop();
+    }
+  });
+
   test('a peer without the session secret is dropped; the host with it gets the transport', async () => {
     const session = await Ssh2Session.connect(host);
     const logs: string[] = [];
