@@ -20,6 +20,10 @@ echo "test: build, typecheck, lint" >&2
 npm run --silent build
 npm run --silent typecheck
 npm run --silent lint
+if ! $unit_only; then
+  echo "test: building the linux-x64 agent executable (SEA) for its smoke tests" >&2
+  npm run --silent build:agents -- --platforms linux-x64
+fi
 
 shopt -s globstar nullglob
 unit=(packages/*/src/**/*.test.ts)

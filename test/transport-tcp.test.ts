@@ -73,6 +73,12 @@ describe('tcp transport (real sshd)', () => {
       assert.ok((await tcpRoundTrip(tcp.port, Buffer.from('over tcp'))).equals(Buffer.from('over tcp')));
       assert.equal((await udpAsk(udp.port, Buffer.from('datagram'))).toString(), 'datagram');
       assert.ok(!/unavailable/.test(cli.stderr), 'no fallback warning');
+      const own = (await host.exec(['ss', '-Htlnp'])).stdout
+        .split('\n')
+        .filter((l) => l.includes(`pid=${first.pid},`))
+        .map((l) => Number(/:(\d+)\s/.exec(l)?.[1]));
+      assert.deepEqual(own, [], 'the agent stops listening once its tcp transport is connected');
+      assert.equal(cli.events.filter((e) => e.event === 'forward_added' && e.protocol === 'tcp').length, 1);
 
       await host.exec(['kill', '-9', String(first.pid)]);
       const second = await cli.waitEvent(

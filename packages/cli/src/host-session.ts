@@ -38,6 +38,8 @@ export class HostSession {
   #conn: SshConnection | undefined;
   /** Whether the running agent relays UDP (agentless mode cannot). */
   #udp = false;
+  /** Ports the running agent listens on itself (its transports): excluded from mirroring. */
+  #ownPorts: number[] = [];
 
   /** `host` is the resolved ssh target; explicit forwards are parsed here (UsageError on junk). */
   constructor(cfg: CliConfig, host: ResolvedHost, deps: SessionDeps) {
@@ -173,6 +175,7 @@ export class HostSession {
         return;
       }
       this.#link = link;
+      this.#ownPorts = [...(link.ownPorts ?? [])];
       this.#attachUdp(link);
       const transport = link.transport ?? 'stdio';
       events.emit('agent', {
@@ -244,7 +247,7 @@ export class HostSession {
 
   async #resync(): Promise<void> {
     const { log, manager, filter } = this.#deps;
-    const { specs, notes } = this.#remote.desired(filter, this.#protocols());
+    const { specs, notes } = this.#remote.desired(filter.withExcluded(this.#ownPorts), this.#protocols());
     for (const n of notes) log.info(n);
     await manager.sync([...this.#explicit, ...(this.#cfg.auto ? specs : [])]);
   }

@@ -22,6 +22,8 @@ export interface AgentLink extends EventEmitter {
   readonly mode: AgentMode;
   /** Which channel carries the frames (stdio when absent: the exec channel, or agentless exec). */
   readonly transport?: TransportName;
+  /** Ports the agent itself listens on (its tcp/quic transport offers): never to be mirrored. */
+  readonly ownPorts?: readonly number[];
   /** True while more than CONGESTED_BYTES wait to go out: droppable traffic (UDP) should be dropped. */
   readonly congested: boolean;
   /** Sends one message; dropped (logged at debug) after the link ended. */
@@ -131,6 +133,11 @@ export class StdioAgentLink extends EventEmitter implements AgentLink {
   /** The channel carrying frames now. */
   get transport(): TransportName {
     return this.#transport?.kind ?? 'stdio';
+  }
+
+  /** Ports of the agent's own transport listeners (from its offer). */
+  get ownPorts(): number[] {
+    return (this.#offer ?? []).flatMap((e) => (e.kind === 'tcp' || e.kind === 'quic' ? [e.port] : []));
   }
 
   /** The agent's TransportOffer entries: resolves when it arrives, or with undefined after `timeoutMs` or the end. */
