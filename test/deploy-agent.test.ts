@@ -13,7 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type AgentLink, type DeployResult, deployAgent, startAgent } from '@port-linker/deploy';
+import { type AgentLink, type DeployResult, deployAgent, type RemoteSession, startAgent } from '@port-linker/deploy';
 import {
   encodeMessage,
   type ListeningSocket,
@@ -123,6 +123,41 @@ describe('deploy: node mode over a real sshd (SFTP), verified cache', () => {
     // only the probe script travelled
     assert.ok(session.bytesSent - sent < 8000, `sent ${session.bytesSent - sent} bytes`);
     assert.ok(logs.some((l) => l.includes('verified, nothing uploaded')));
+  });
+
+  test('with the agent cached, probe and agent start share one exec channel', async () => {
+    const commands: string[] = [];
+    const counted: RemoteSession = {
+      exec: (c, o) => {
+        commands.push(`exec ${c}`);
+        return session.exec(c, o);
+      },
+      spawn: (c) => {
+        commands.push(`spawn ${c}`);
+        return session.spawn(c);
+      },
+      writeFile: (p, d, m) => session.writeFile(p, d, m),
+    };
+    const deployed = await deployAgent(counted, { mode: 'auto', log });
+    assert.equal(deployed.cached, true);
+    assert.ok(deployed.started, 'the probe started the cached agent');
+    const link = await startAgent(counted, deployed, { log });
+    try {
+      assert.deepEqual(commands, ['spawn sh -s'], 'one exec channel for probe and agent');
+      assert.equal(link.info?.platform, 'linux');
+      assert.equal(deployed.started, undefined, 'the started channel was taken over');
+      const { deltas } = trackPorts(link);
+      link.send({ type: 'WatchRequest', tcp: true, udp: false, intervalMs: 100 });
+      await waitFor(() => deltas.length > 0, 'full delta over the shared channel', 5000);
+      assert.ok(!logs.some((l) => l.includes('skipped') && l.includes('before the agent')), 'no probe text as noise');
+    } finally {
+      await link.close();
+    }
+    // other agent arguments than the probe's: startAgent starts its own agent and closes the probe's
+    const other = await deployAgent(session, { mode: 'auto', log, startInProbe: { logLevel: 'debug' } });
+    assert.ok(other.started);
+    const second = await startAgent(session, other, { log });
+    await second.close();
   });
 
   test('a tampered or truncated cached file is detected and replaced; old versions are pruned to 3', async () => {

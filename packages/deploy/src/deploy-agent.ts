@@ -1,7 +1,9 @@
+import { type AgentArgs, agentArgs } from './agent-args.ts';
 import { AGENT_PLATFORMS, type AgentArtifact, AgentArtifacts } from './agent-artifacts.ts';
 import { DeployError } from './errors.ts';
+import { probeAndStart, type StartedAgent } from './probe-channel.ts';
 import { installArtifact, type UploadVia } from './remote-install.ts';
-import { MIN_NODE_MAJOR, probeRemote, type RemoteFacts } from './remote-probe.ts';
+import { MIN_NODE_MAJOR, type RemoteFacts } from './remote-probe.ts';
 import type { RemoteSession } from './remote-session.ts';
 import { shellQuote } from './shell-quote.ts';
 
@@ -18,6 +20,12 @@ export interface DeployOptions {
   log?: DeployLog;
   /** Directory with `agent.cjs` and `bin/<platform>/...` (default: packages/agent/dist next to this code). */
   agentArtifacts?: string;
+  /**
+   * When the cached node agent verifies, the probe starts it in the same channel with these
+   * arguments (they must match `startAgent`'s options, else that starts another); `false` probes only.
+   * Default `{}`: the defaults of `startAgent`.
+   */
+  startInProbe?: AgentArgs | false;
 }
 
 /** What deploy chose and did (the CLI's `agent` event). */
@@ -42,6 +50,8 @@ export interface DeployResult {
   /** Remote Node version, when there is one. */
   nodeVersion?: string;
   durationMs?: number;
+  /** The agent the probe already started (cached node agent); `startAgent` takes it over. */
+  started?: StartedAgent;
 }
 
 /** Why `mode` cannot run on this remote, or undefined when it can. */
@@ -76,12 +86,13 @@ function startCommand(mode: 'node' | 'binary', facts: RemoteFacts, remotePath: s
 }
 
 /**
- * Makes an agent runnable on the remote: one probe round trip (uname, node, cache state), then,
- * only when the cached copy is missing or fails its hash, an upload and install. Falls back along
+ * Makes an agent runnable on the remote: one probe round trip (uname, node, cache state) that, when
+ * the cached node agent verifies, also starts it (`started`); only when the cached copy is missing or
+ * fails its hash, an upload and install. Falls back along
  * `auto`: node -> binary -> none, and to `none` when nothing can run, with the reason logged and returned.
  */
 export async function deployAgent(session: RemoteSession, options: DeployOptions): Promise<DeployResult> {
-  const started = performance.now();
+  const startedAt = performance.now();
   const log: DeployLog = options.log ?? (() => {});
   const artifacts = new AgentArtifacts(options.agentArtifacts);
   const wantsNode = options.mode === 'auto' || options.mode === 'node';
@@ -94,10 +105,12 @@ export async function deployAgent(session: RemoteSession, options: DeployOptions
       if (b) binarySha256[p] = b.sha256;
     }
   }
-  const facts = await probeRemote(session, {
+  const early = wantsNode && script && options.startInProbe !== false;
+  const { facts, started } = await probeAndStart(session, {
     scriptSha256: script?.sha256,
     binarySha256,
     checkBinary: options.mode === 'binary' ? 'always' : options.mode === 'auto' ? 'if-no-node' : 'never',
+    ...(early ? { startArgs: agentArgs(options.startInProbe || {}) } : {}),
   });
   log(
     'debug',
@@ -105,8 +118,11 @@ export async function deployAgent(session: RemoteSession, options: DeployOptions
       `hash ${facts.hashTool ?? 'none'}, cache ${facts.cacheDir ?? facts.cacheError}, exec ${facts.execAllowed}`,
   );
   const done = (r: DeployResult): DeployResult => {
-    const result = { ...r, durationMs: Math.round(performance.now() - started) };
+    const result = { ...r, durationMs: Math.round(performance.now() - startedAt) };
     if (facts.nodeVersion) result.nodeVersion = facts.nodeVersion;
+    if (started && result.mode === 'node' && result.cached && result.remotePath?.endsWith(`/${script?.sha256}`)) {
+      result.started = started;
+    } else started?.channel.close();
     return result;
   };
 

@@ -10,7 +10,7 @@ import type { AgentArtifact } from './agent-artifacts.ts';
 import { deployAgent } from './deploy-agent.ts';
 import { DeployError } from './errors.ts';
 import { installArtifact } from './remote-install.ts';
-import { parseProbeOutput, platformOf, probeRemote } from './remote-probe.ts';
+import { parseProbeOutput, platformOf, probeRemote, probeScript } from './remote-probe.ts';
 import type { ExecChannel, ExecResult, RemoteSession } from './remote-session.ts';
 import { shellQuote } from './shell-quote.ts';
 
@@ -74,6 +74,21 @@ test('parseProbeOutput rejects a probe that was cut short', () => {
   assert.equal(facts.nodePath, undefined);
   assert.equal(facts.execAllowed, false);
   assert.equal(facts.cachedScript, 'unchecked');
+});
+
+test('with startArgs the probe ends in exec as its last line; parseProbeOutput knows probe=agent', () => {
+  const script = probeScript({
+    scriptSha256: 'ab',
+    binarySha256: {},
+    checkBinary: 'never',
+    startArgs: '--log-level info',
+  });
+  const lines = script.trimEnd().split('\n');
+  assert.match(lines.at(-1) ?? '', /^exec env NODE_OPTIONS= "\$node_path" "\$dir\/\$script_sha" --log-level info$/);
+  assert.doesNotMatch(probeScript({ scriptSha256: 'ab', binarySha256: {}, checkBinary: 'never' }), /exec env/);
+  const facts = parseProbeOutput('os=Linux\narch=x86_64\nnode_ok=yes\ncached_script=ok\nprobe=agent\n');
+  assert.equal(facts.agentStarted, true);
+  assert.equal(parseProbeOutput('os=Linux\nprobe=done\n').agentStarted, undefined);
 });
 
 describe('probe and install through a local shell', () => {
@@ -150,6 +165,17 @@ describe('probe and install through a local shell', () => {
       const second = await deployAgent(session, { mode: 'auto', agentArtifacts: artifacts });
       assert.equal(second.cached, true);
       assert.equal(second.bytesUploaded, 0);
+      // the probe started the cached script in its own channel; its stdout holds only the agent's bytes
+      const ch = second.started?.channel;
+      assert.ok(ch, 'the probe started the cached agent');
+      const out: Buffer[] = [];
+      ch.stdout.on('data', (d: Buffer) => out.push(d));
+      ch.stdout.resume();
+      await ch.exit;
+      assert.equal(Buffer.concat(out).toString(), '{"version":"t"}\n');
+      const probeOnly = await deployAgent(session, { mode: 'auto', agentArtifacts: artifacts, startInProbe: false });
+      assert.equal(probeOnly.cached, true);
+      assert.equal(probeOnly.started, undefined);
       const noBinary = await deployAgent(session, { mode: 'binary', agentArtifacts: artifacts });
       assert.equal(noBinary.mode, 'none');
       assert.match(noBinary.reason ?? '', /executable is not built here \(run npm run build:agents\)/);

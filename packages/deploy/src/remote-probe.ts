@@ -77,6 +77,8 @@ export interface RemoteFacts {
   execAllowed: boolean;
   cachedScript: CacheState;
   cachedBinary: CacheState;
+  /** Present (true) when the probe went on to exec the cached node agent in its channel. */
+  agentStarted?: true;
 }
 
 /** What the probe should check in the cache. */
@@ -87,6 +89,11 @@ export interface ProbeRequest {
   binarySha256: Record<string, string>;
   /** `always`, or only when node is not usable (`auto`: hashing a 90 MB file costs time), or `never`. */
   checkBinary: 'always' | 'if-no-node' | 'never';
+  /**
+   * Agent arguments (`agentArgs()`): when set and the remote node is usable with the cached script
+   * verified, the probe ends with `probe=agent` and execs the agent in its own channel (stdin: frames).
+   */
+  startArgs?: string;
 }
 
 /** The probe script: platform, node, hash tool, gzip, cache dir, noexec test, cached files; `key=value` lines. */
@@ -99,6 +106,7 @@ os=$(uname -s 2>/dev/null) || os=
 arch=$(uname -m 2>/dev/null) || arch=
 echo "os=$os"
 echo "arch=$arch"
+cached_script=
 node_path=$(command -v node 2>/dev/null) || node_path=
 node_version=
 if [ -n "$node_path" ]; then node_version=$(NODE_OPTIONS= "$node_path" --version 2>/dev/null) || node_version=; fi
@@ -120,7 +128,7 @@ if mkdir -p "$dir" 2>/dev/null && chmod 700 "$cache_base/port-linker" "$dir" 2>/
   if printf '#!/bin/sh\\nexit 0\\n' > "$t" && chmod 700 "$t" && "$t" 2>/dev/null; then echo exec=yes; else echo exec=no; fi
   rm -f "$t"
   script_sha=${shellQuote(request.scriptSha256 ?? '')}
-  if [ -n "$script_sha" ] && [ "$node_ok" = yes ]; then echo "cached_script=$(verify "$script_sha")"; fi
+  if [ -n "$script_sha" ] && [ "$node_ok" = yes ]; then cached_script=$(verify "$script_sha"); echo "cached_script=$cached_script"; fi
   bin_sha=
   case "$os/$arch" in
 ${arms || "  '') ;;"}
@@ -132,8 +140,17 @@ ${arms || "  '') ;;"}
 else
   echo "cache_error=cannot create $dir (mode 0700)"
 fi
-echo probe=done
+${request.startArgs === undefined ? 'echo probe=done; exit 0' : startTail(request.startArgs)}
 `;
+}
+
+/**
+ * The probe's end when it may start the agent: \`exec\` must be the script's last line, so that
+ * nothing of the script is left on stdin for the agent (\`sh -s\` reads no further than it runs).
+ */
+function startTail(args: string): string {
+  return `if [ "$cached_script" = ok ] && [ "$node_ok" = yes ]; then echo probe=agent; else echo probe=done; exit 0; fi
+exec env NODE_OPTIONS= "$node_path" "$dir/$script_sha" ${args}`;
 }
 
 const CACHE_STATES = new Set<CacheState>(['ok', 'missing', 'bad', 'unverifiable']);
@@ -145,7 +162,8 @@ export function parseProbeOutput(text: string): RemoteFacts {
     const eq = line.indexOf('=');
     if (eq > 0) kv.set(line.slice(0, eq), line.slice(eq + 1).trim());
   }
-  if (kv.get('probe') !== 'done') {
+  const end = kv.get('probe');
+  if (end !== 'done' && end !== 'agent') {
     throw new DeployError('probe', `remote probe did not finish: ${JSON.stringify(text.slice(-200))}`);
   }
   const os = kv.get('os') ?? '';
@@ -169,6 +187,7 @@ export function parseProbeOutput(text: string): RemoteFacts {
     execAllowed: kv.get('exec') === 'yes',
     cachedScript: state('cached_script'),
     cachedBinary: state('cached_binary'),
+    ...(end === 'agent' ? { agentStarted: true as const } : {}),
   };
 }
 

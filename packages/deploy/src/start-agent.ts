@@ -1,11 +1,14 @@
 import type { Duplex } from 'node:stream';
 import type { LogLevelName } from '@port-linker/proto';
 import { negotiateTransport, type TransportPreference } from '@port-linker/transport';
+import { agentArgs, DEFAULT_SILENCE_TIMEOUT_MS } from './agent-args.ts';
 import { type AgentLink, StdioAgentLink } from './agent-link.ts';
 import { AgentlessLink } from './agentless-link.ts';
 import type { DeployLog, DeployResult } from './deploy-agent.ts';
 import { DeployError } from './errors.ts';
-import type { RemoteSession } from './remote-session.ts';
+import type { ExecChannel, RemoteSession } from './remote-session.ts';
+
+export { DEFAULT_SILENCE_TIMEOUT_MS } from './agent-args.ts';
 
 /** Options of `startAgent`. */
 export interface StartAgentOptions {
@@ -31,11 +34,9 @@ export interface StartAgentOptions {
 /** How long to wait for the TransportOffer that follows AgentHello (it is sent at once). */
 const OFFER_TIMEOUT_MS = 2000;
 
-/** Default agent silence timeout. */
-export const DEFAULT_SILENCE_TIMEOUT_MS = 30_000;
-
 /**
- * Starts the deployed agent over an exec channel and resolves after its AgentHello; for mode
+ * Starts the deployed agent over an exec channel (or takes over the one the probe started it in,
+ * when its arguments match) and resolves after its AgentHello; for mode
  * `none` resolves at once with an agentless link that answers the same messages. Rejects with a
  * DeployError (stage `start`) when the agent ends or stays silent before saying hello.
  */
@@ -51,14 +52,24 @@ export async function startAgent(
   }
   const silenceTimeoutMs = options.silenceTimeoutMs ?? DEFAULT_SILENCE_TIMEOUT_MS;
   const pingIntervalMs = options.pingIntervalMs ?? Math.min(5000, Math.max(50, Math.floor(silenceTimeoutMs / 3)));
-  const command = `${deployed.command} --silence-timeout-ms ${silenceTimeoutMs} --log-level ${options.logLevel ?? 'info'}`;
-  const channel = await session.spawn(command).catch((cause) => {
-    throw new DeployError('start', `cannot open the agent channel: ${(cause as Error).message}`, {
-      platform: deployed.platform,
-      cause,
+  const args = agentArgs({ silenceTimeoutMs, logLevel: options.logLevel });
+  const early = deployed.started;
+  delete deployed.started;
+  let channel: ExecChannel;
+  if (early?.args === args) {
+    channel = early.channel;
+    log('debug', 'agent: taking over the one the probe started');
+  } else {
+    early?.channel.close();
+    channel = await session.spawn(`${deployed.command} ${args}`).catch((cause) => {
+      throw new DeployError('start', `cannot open the agent channel: ${(cause as Error).message}`, {
+        platform: deployed.platform,
+        cause,
+      });
     });
-  });
+  }
   const link = new StdioAgentLink(channel, deployed.mode, { silenceTimeoutMs, pingIntervalMs }, log);
+  channel.stdout.resume(); // the probe's channel was handed over paused
   const startTimeoutMs = options.startTimeoutMs ?? 15_000;
   let timer: NodeJS.Timeout | undefined;
   try {
