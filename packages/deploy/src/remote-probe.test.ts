@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -115,6 +115,17 @@ describe('probe and install through a local shell', () => {
     assert.equal(facts.execAllowed, true);
     assert.equal(facts.cachedScript, 'missing');
     assert.equal(facts.cachedBinary, 'unchecked');
+    // node's version is remembered against ls -Lli of node (no Node start on the next probe)
+    const remembered = join(facts.cacheDir ?? '', 'node-version');
+    const [id] = readFileSync(remembered, 'utf8').split('\n');
+    assert.match(id ?? '', /node$/);
+    writeFileSync(remembered, `${id}\n17.0.0\n`);
+    const again = await probeRemote(session, { scriptSha256: art.sha256, binarySha256: {}, checkBinary: 'never' });
+    assert.equal(again.nodeVersion, '17.0.0');
+    assert.equal(again.nodeUsable, false);
+    writeFileSync(remembered, `other ${id}\n17.0.0\n`);
+    const changed = await probeRemote(session, { scriptSha256: art.sha256, binarySha256: {}, checkBinary: 'never' });
+    assert.equal(changed.nodeVersion, process.versions.node, 'another node binary is asked again');
   });
 
   test('install verifies, self-tests and renames; a corrupt upload leaves nothing behind', async () => {

@@ -109,7 +109,15 @@ echo "arch=$arch"
 cached_script=
 node_path=$(command -v node 2>/dev/null) || node_path=
 node_version=
-if [ -n "$node_path" ]; then node_version=$(NODE_OPTIONS= "$node_path" --version 2>/dev/null) || node_version=; fi
+node_id=
+node_seen=no
+if [ -n "$node_path" ]; then
+  # node --version costs a Node start: reuse the answer while ls -Lli (inode, size, mtime) of node is unchanged
+  node_id=$(ls -Lli "$node_path" 2>/dev/null) || node_id=
+  if [ -n "$node_id" ] && [ -f "$dir/node-version" ] && { read -r seen_id && read -r seen_version; } < "$dir/node-version" && [ "$seen_id" = "$node_id" ]; then
+    node_version=$seen_version; node_seen=yes
+  else node_version=$(NODE_OPTIONS= "$node_path" --version 2>/dev/null) || node_version=; fi
+fi
 node_version=\${node_version#v}
 node_ok=no
 major=\${node_version%%.*}
@@ -124,6 +132,9 @@ if mkdir -p "$dir" 2>/dev/null && chmod 700 "$cache_base/port-linker" "$dir" 2>/
   # the node-mode agent is an extensionless CommonJS file: stop Node's package.json lookup here, so a
   # {"type": "module"} in a parent directory (a JS project in $HOME) cannot turn it into ESM
   [ -f "$dir/package.json" ] || printf '{"type":"commonjs"}\n' > "$dir/package.json"
+  if [ "$node_seen" = no ] && [ -n "$node_id" ] && [ -n "$node_version" ]; then
+    printf '%s\n%s\n' "$node_id" "$node_version" > "$dir/node-version"
+  fi
   t="$dir/.exec-test-$$"
   if printf '#!/bin/sh\\nexit 0\\n' > "$t" && chmod 700 "$t" && "$t" 2>/dev/null; then echo exec=yes; else echo exec=no; fi
   rm -f "$t"
