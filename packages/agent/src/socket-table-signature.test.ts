@@ -24,10 +24,14 @@ test('signature keeps the TCP/UDP counters, drops mem fields, and is undefined w
     writeFileSync(join(root, 'net', 'sockstat'), 'TCP: inuse 6 orphan 0 tw 26 alloc 46 mem 3\nUDP: inuse 1 mem 9\n');
     assert.equal(read6?.(), 'TCP: inuse 6 tw 26\nUDP: inuse 1\nTCP6: inuse 2\nUDP6: inuse 0\n', 're-read each call');
     writeFileSync(join(root, 'loadavg'), '0.10 0.20 0.30 1/123 4567\n');
-    const withPid = socketTableSignature(root);
+    let clock = 0;
+    const withPid = socketTableSignature(root, { now: () => clock });
     assert.match(withPid?.() ?? '', /\npid 4567\n$/);
     writeFileSync(join(root, 'loadavg'), '0.90 0.20 0.30 2/125 4570\n');
-    assert.match(withPid?.() ?? '', /\npid 4570\n$/, 'a new process moves the signature; load figures do not');
+    clock = 400;
+    assert.match(withPid?.() ?? '', /\npid 4567\n$/, 'PID churn inside the hold time does not move the signature');
+    clock = 1000;
+    assert.match(withPid?.() ?? '', /\npid 4570\n$/, 'a new process moves the signature after it; load figures do not');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
@@ -36,7 +40,7 @@ test('signature keeps the TCP/UDP counters, drops mem fields, and is undefined w
 test('on Linux a new listener, and a new process, move the real signature', {
   skip: process.platform !== 'linux',
 }, async () => {
-  const read = socketTableSignature();
+  const read = socketTableSignature('/proc', { pidHoldMs: 0 });
   assert.ok(read);
   const before = read();
   const server = createServer();

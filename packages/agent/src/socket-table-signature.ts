@@ -14,8 +14,19 @@ import { openSync, readSync } from 'node:fs';
  * restart (a new process), the last PID moves. What is left (one process swapping listeners within
  * one tick) is caught by the watch loop's forced full rescan every few seconds.
  * Example: `TCP: inuse 5 orphan 0 tw 26 alloc 45 mem 3` -> `TCP: inuse 5 tw 26`.
+ * On a machine that spawns processes all the time (a busy dev box, CI) the last PID moves every tick,
+ * so its part of the signature is held for `pidHoldMs` (1 s): at most one PID-driven rescan a second
+ * instead of one per tick, and a same-tick listener swap is still seen within a second.
  */
-export function socketTableSignature(procRoot = '/proc'): (() => string | undefined) | undefined {
+export function socketTableSignature(
+  procRoot = '/proc',
+  options: { pidHoldMs?: number; now?: () => number } = {},
+): (() => string | undefined) | undefined {
+  const pidHoldMs = options.pidHoldMs ?? 1000;
+  const now = options.now ?? Date.now;
+  let shownPid = '';
+  let shownAt = Number.NEGATIVE_INFINITY;
+  let latestPid = '';
   // kept open and re-read with pread at offset 0 (seq_file regenerates): a third of the CPU of
   // readFileSync, which matters at 7 reads a second on an idle host
   const fds: number[] = [];
@@ -36,7 +47,7 @@ export function socketTableSignature(procRoot = '/proc'): (() => string | undefi
     } catch {
       return undefined;
     }
-    if (raw === lastRaw) return lastSig;
+    if (raw === lastRaw && latestPid === shownPid) return lastSig; // nothing new, no held PID change pending
     lastRaw = raw;
     let sig = '';
     for (const line of raw.split('\n')) {
@@ -44,7 +55,15 @@ export function socketTableSignature(procRoot = '/proc'): (() => string | undefi
       else {
         // loadavg: `0.00 0.01 0.05 1/123 4567`, the last field is the last PID
         const pid = /^[\d.]+ [\d.]+ [\d.]+ \d+\/\d+ (\d+)$/.exec(line.trim())?.[1];
-        if (pid) sig += `pid ${pid}\n`;
+        if (pid) {
+          latestPid = pid;
+          const t = now();
+          if (pid !== shownPid && t - shownAt >= pidHoldMs) {
+            shownPid = pid;
+            shownAt = t;
+          }
+          sig += `pid ${shownPid}\n`;
+        }
       }
     }
     lastSig = sig;
