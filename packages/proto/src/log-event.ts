@@ -1,5 +1,5 @@
 import type { ByteReader } from './byte-reader.ts';
-import { type ByteWriter, utf8Bytes, utf8Truncated } from './byte-writer.ts';
+import { type ByteWriter, utf8Truncated } from './byte-writer.ts';
 
 /** Log levels on the wire (1 = error .. 5 = trace), as the agent ships them. */
 export const LogLevel = { error: 1, warn: 2, info: 3, debug: 4, trace: 5 } as const;
@@ -61,9 +61,4 @@ export function readLogEvent(r: ByteReader): LogEvent {
   const target = r.utf8(targetLen, 'target');
   const message = r.utf8(r.remaining - end, 'message');
   return { level, target, message };
-}
-
-/** Size-checks helper used by the agent to cap batches (60 KB). */
-export function utf8Length(text: string): number {
-  return utf8Bytes(text).byteLength;
 }
