@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type AgentLink, deployAgent, startAgent } from '@port-linker/deploy';
 import type { Message, TransportName } from '@port-linker/proto';
-import { acceptFrame } from '@port-linker/transport';
+import { acceptFrame, type Transport } from '@port-linker/transport';
 import {
   connectQuicTransport,
   generateQuicIdentity,
@@ -107,15 +107,7 @@ async function quicLoopback(tuning: QuicTuning, chunk: number) {
     timeoutMs: 5000,
     tuning,
   });
-  const rtt: number[] = [];
-  for (let i = 0; i < 200; i++) {
-    const t0 = performance.now();
-    await new Promise<void>((resolve) => {
-      t.once('data', () => resolve());
-      t.send(Uint8Array.of(0xee));
-    });
-    rtt.push(performance.now() - t0);
-  }
+  const rtt = await echoRoundTrips(t);
   const data = new Uint8Array(chunk).fill(1);
   const base = received;
   const t0 = performance.now();
@@ -128,6 +120,20 @@ async function quicLoopback(tuning: QuicTuning, chunk: number) {
   t.close();
   await server.close();
   return { mibps, p50: pct(rtt, 50), p99: pct(rtt, 99) };
+}
+
+/** 200 one-byte round trips through an echoing transport, in ms each. */
+async function echoRoundTrips(t: Transport): Promise<number[]> {
+  const rtt: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const t0 = performance.now();
+    await new Promise<void>((resolve) => {
+      t.once('data', () => resolve());
+      t.send(Uint8Array.of(0xee));
+    });
+    rtt.push(performance.now() - t0);
+  }
+  return rtt;
 }
 
 /** Same as quicLoopback, but the agent side runs in its own process (as it does for real). */
@@ -157,15 +163,7 @@ async function quicTwoProcess(tuning: QuicTuning, chunk: number) {
     timeoutMs: 5000,
     tuning,
   });
-  const rtt: number[] = [];
-  for (let i = 0; i < 200; i++) {
-    const t0 = performance.now();
-    await new Promise<void>((resolve) => {
-      t.once('data', () => resolve());
-      t.send(Uint8Array.of(0xee));
-    });
-    rtt.push(performance.now() - t0);
-  }
+  const rtt = await echoRoundTrips(t);
   const received = () =>
     new Promise<number>((resolve) => {
       child.once('message', (m: { received: number }) => resolve(m.received));

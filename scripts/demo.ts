@@ -19,17 +19,7 @@ say(`  ip netns exec ${host.ns} python3 -m http.server 9090`);
 
 const cli = spawn(
   process.execPath,
-  [
-    join(root, 'packages/cli/bin/port-linker.js'),
-    '-i',
-    host.clientKeyPath,
-    '-o',
-    `UserKnownHostsFile=${host.knownHostsPath}`,
-    '-o',
-    'StrictHostKeyChecking=yes',
-    `${host.user}@${host.address}`,
-    ...process.argv.slice(2),
-  ],
+  [join(root, 'packages/cli/bin/port-linker.js'), ...host.portLinkerArgs(), host.target, ...process.argv.slice(2)],
   { stdio: 'inherit' },
 );
 let stopping = false;

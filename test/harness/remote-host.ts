@@ -204,6 +204,23 @@ export class RemoteHost {
     ];
   }
 
+  /** Options that make port-linker reach this host with its key and known_hosts (the target goes last: `target`). */
+  portLinkerArgs(): string[] {
+    return [
+      '-i',
+      this.clientKeyPath,
+      '-o',
+      `UserKnownHostsFile=${this.knownHostsPath}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+    ];
+  }
+
+  /** `user@address` of this host. */
+  get target(): string {
+    return `${this.user}@${this.address}`;
+  }
+
   /** Starts (or restarts) sshd; resolves once it listens. */
   async startSshd(): Promise<void> {
     if (this.#sshd) return;

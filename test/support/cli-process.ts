@@ -49,21 +49,7 @@ export class CliProcess {
 
   /** Starts port-linker --json against a harness host, with its key and known_hosts. */
   static against(host: RemoteHost, extra: string[] = [], env: NodeJS.ProcessEnv = {}): CliProcess {
-    return new CliProcess(
-      [
-        '--json',
-        '--no-notify',
-        '-i',
-        host.clientKeyPath,
-        '-o',
-        `UserKnownHostsFile=${host.knownHostsPath}`,
-        '-o',
-        'StrictHostKeyChecking=yes',
-        ...extra,
-        `${host.user}@${host.address}`,
-      ],
-      env,
-    );
+    return new CliProcess(['--json', '--no-notify', ...host.portLinkerArgs(), ...extra, host.target], env);
   }
 
   /** Resolves with the first event (from the start) matching `pred`; rejects after `timeoutMs` with the log tail. */
