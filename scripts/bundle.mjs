@@ -1,8 +1,12 @@
-// Bundles a shipping artifact with esbuild: `node scripts/bundle.mjs cli|agent`.
-//   cli   -> packages/cli/dist/main.js    (ESM; npm dependencies stay external, resolved from node_modules)
+// Bundles a shipping artifact with esbuild: `node scripts/bundle.mjs cli|agent|quic`.
+//   cli   -> packages/cli/dist/main.js    (ESM; npm dependencies stay external, resolved from node_modules; lazily
+//            imported modules such as the QUIC entry go to dist/chunks/, so their externals load only when used)
 //   agent -> packages/agent/dist/agent.cjs (CJS, self-contained: the one file uploaded to a remote Node)
+//   quic  -> packages/agent/dist/agent-quic.cjs + quic-linux-x64.node (the agent's QUIC side, uploaded only when
+//            the host asks for quic; the bundle loads the addon from a path the agent gives it at run time)
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -21,11 +25,37 @@ function registryDependencies() {
 }
 const common = { bundle: true, platform: 'node', target: 'node18', logLevel: 'warning', legalComments: 'none' };
 
+/** Native addon builds of @matrixai/quic shipped to agents: `<platform>` -> npm package (only installed ones are copied). */
+const QUIC_ADDONS = { 'linux-x64': '@matrixai/quic-linux-x64' };
+
+/**
+ * Replaces @matrixai/quic's native loader (dist/native/quiche.js: `createRequire(import.meta.url)` of a package
+ * name, impossible in a CJS bundle or a single executable) with one that `process.dlopen`s the path the agent put
+ * in a global before requiring the bundle (the addon travels as its own content-addressed file).
+ */
+const quicAddonFromPath = {
+  name: 'quic-addon-from-path',
+  setup(b) {
+    b.onLoad({ filter: /@matrixai[\\/]quic[\\/]dist[\\/]native[\\/]quiche\.js$/ }, () => ({
+      loader: 'js',
+      contents: `const path = globalThis[Symbol.for('port-linker.quic-addon')];
+if (typeof path !== 'string') throw new Error('agent-quic.cjs: the QUIC addon path was not set');
+const addon = { exports: {} };
+process.dlopen(addon, path);
+export default addon.exports;`,
+    }));
+  },
+};
+
 if (which === 'cli') {
+  rmSync(join(root, 'packages/cli/dist/chunks'), { recursive: true, force: true });
   await build({
     ...common,
     entryPoints: [join(root, 'packages/cli/src/main.ts')],
-    outfile: join(root, 'packages/cli/dist/main.js'),
+    outdir: join(root, 'packages/cli/dist'),
+    entryNames: '[name]',
+    chunkNames: 'chunks/[name]-[hash]',
+    splitting: true,
     format: 'esm',
     target: 'node20',
     // workspace packages (TypeScript sources) are bundled; registry packages stay external
@@ -40,7 +70,27 @@ if (which === 'cli') {
     format: 'cjs',
     minify: true,
   });
+} else if (which === 'quic') {
+  await build({
+    ...common,
+    entryPoints: [join(root, 'packages/agent/src/quic-entry.ts')],
+    outfile: join(root, 'packages/agent/dist/agent-quic.cjs'),
+    format: 'cjs',
+    minify: true,
+    keepNames: true, // @matrixai/quic names its event types after its event classes (`EventQUIC...`.name)
+    plugins: [quicAddonFromPath],
+  });
+  const require = createRequire(join(root, 'packages/transport/package.json'));
+  for (const [platform, pkg] of Object.entries(QUIC_ADDONS)) {
+    let addon;
+    try {
+      addon = require.resolve(`${pkg}/node.napi.node`);
+    } catch {
+      continue; // not installed on this build machine (npm installs only the build machine's platform)
+    }
+    copyFileSync(addon, join(root, `packages/agent/dist/quic-${platform}.node`));
+  }
 } else {
-  console.error('usage: node scripts/bundle.mjs cli|agent');
+  console.error('usage: node scripts/bundle.mjs cli|agent|quic');
   process.exit(2);
 }

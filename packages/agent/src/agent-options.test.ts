@@ -18,3 +18,14 @@ test('parseAgentArgs: defaults, both spellings, and one-line errors', () => {
   );
   assert.throws(() => parseAgentArgs(['--secret', 'x']), /unknown agent argument --secret/);
 });
+
+test('parseAgentArgs: QUIC from uploaded files or embedded assets', () => {
+  assert.equal(parseAgentArgs([]).quic, undefined);
+  assert.deepEqual(parseAgentArgs(['--quic-bundle', '/c/q/b', '--quic-addon=/c/q/a']).quic, {
+    bundle: '/c/q/b',
+    addon: '/c/q/a',
+  });
+  assert.equal(parseAgentArgs(['--quic-embedded']).quic, 'embedded');
+  assert.throws(() => parseAgentArgs(['--quic-bundle', '/c/q/b']), /--quic-bundle and --quic-addon go together/);
+  assert.throws(() => parseAgentArgs(['--quic-addon', 'rel/a', '--quic-bundle', '/b']), /needs an absolute path/);
+});

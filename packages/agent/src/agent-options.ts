@@ -8,6 +8,11 @@ export interface AgentOptions {
   logLevel: LogLevelName;
   /** Print a JSON line about this build to stdout and exit (deploy's smoke test; never in frame mode). */
   version: boolean;
+  /**
+   * Offer QUIC, loading it from the uploaded bundle and addon (`--quic-bundle P --quic-addon P`, node mode) or
+   * from this single executable's embedded assets (`--quic-embedded`). Absent: no QUIC (nothing is loaded).
+   */
+  quic?: { bundle: string; addon: string } | 'embedded';
 }
 
 /** Defaults: 30 s silence (the host pings every 5 s), info logs. */
@@ -30,9 +35,19 @@ function intArg(name: string, raw: string | undefined, min: number, max: number)
   return n;
 }
 
-/** Parses `--silence-timeout-ms N`, `--log-level L`, `--version` (also `--opt=value`). */
+function pathArg(name: string, raw: string | undefined): string {
+  if (!raw?.startsWith('/')) throw new AgentUsageError(name, `${name} needs an absolute path, got ${raw ?? 'nothing'}`);
+  return raw;
+}
+
+/**
+ * Parses `--silence-timeout-ms N`, `--log-level L`, `--version`, `--quic-bundle P --quic-addon P` (together),
+ * `--quic-embedded` (also `--opt=value`).
+ */
 export function parseAgentArgs(argv: readonly string[]): AgentOptions {
-  const options = { ...DEFAULT_AGENT_OPTIONS };
+  const options: AgentOptions = { ...DEFAULT_AGENT_OPTIONS };
+  let bundle: string | undefined;
+  let addon: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     const eq = arg.indexOf('=');
@@ -54,9 +69,21 @@ export function parseAgentArgs(argv: readonly string[]): AgentOptions {
       case '--version':
         options.version = true;
         break;
+      case '--quic-bundle':
+        bundle = pathArg(name, value());
+        break;
+      case '--quic-addon':
+        addon = pathArg(name, value());
+        break;
+      case '--quic-embedded':
+        options.quic = 'embedded';
+        break;
       default:
         throw new AgentUsageError(arg, `unknown agent argument ${arg}: the host and agent versions may differ`);
     }
   }
+  if ((bundle === undefined) !== (addon === undefined))
+    throw new AgentUsageError('--quic-bundle', '--quic-bundle and --quic-addon go together');
+  if (bundle && addon) options.quic = { bundle, addon };
   return options;
 }

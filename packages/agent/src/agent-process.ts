@@ -8,6 +8,7 @@ import { type AgentOptions, parseAgentArgs } from './agent-options.ts';
 import { FrameSink } from './frame-sink.ts';
 import { LogBuffer } from './log-buffer.ts';
 import { OutputSwitch } from './output-switch.ts';
+import { quicLoader } from './quic-loader.ts';
 import { socketTableSignature } from './socket-table-signature.ts';
 import type { QuicLoader } from './transport-feature.ts';
 
@@ -29,7 +30,7 @@ export interface AgentIo {
   /** Overrides the socket-table signature (tests; `null` disables it). */
   signature?: (() => string | undefined) | null;
   features?: AgentFeature[];
-  /** Loads QUIC when this agent can serve it (not wired in shipped agents yet: see ARCHITECTURE.md "Transports"). */
+  /** Loads QUIC (tests inject one); default: from `--quic-bundle/--quic-addon` or `--quic-embedded`, else none. */
   quic?: QuicLoader;
 }
 
@@ -106,7 +107,7 @@ export async function runAgent(io: AgentIo): Promise<number> {
     log,
     scanner,
     silenceTimeoutMs: options.silenceTimeoutMs,
-    features: io.features ?? defaultFeatures(transports, io.quic),
+    features: io.features ?? defaultFeatures(transports, io.quic ?? quicLoader(options.quic)),
     signature: io.signature === null ? undefined : (io.signature ?? socketTableSignature()),
     info: { version: AGENT_VERSION, platform: process.platform, arch: process.arch, pid: process.pid },
   });

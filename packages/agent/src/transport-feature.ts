@@ -124,10 +124,13 @@ export class TransportFeature implements AgentFeature {
 
   async close(): Promise<void> {
     this.#closed = true;
+    // the last frames (logs of the stop) go out on stdio, not on a channel about to be torn down
+    if (this.#active) this.#switch?.detach();
+    this.#active?.destroy();
+    this.#active = undefined;
     this.#tcp?.close();
     await this.#quic?.close();
     this.#dropWaiting();
-    this.#active?.destroy();
   }
 
   #onPeer(kind: TransportName, stream: Duplex): void {
@@ -156,7 +159,7 @@ export class TransportFeature implements AgentFeature {
     stream.write(acceptFrame(kind === 'quic' ? 'quic' : 'tcp'));
     this.#switch?.attach(kind, stream);
     stream.once('close', () => {
-      if (this.#active !== stream) return;
+      if (this.#active !== stream || this.#closed) return;
       this.#active = undefined;
       this.#switch?.detach();
       this.#context?.log('warn', 'agent.transport', `${kind} transport closed: frames go back to stdio`);

@@ -1,4 +1,5 @@
-import { type AgentLink, type DeployResult, deployAgent, startAgent } from '@port-linker/deploy';
+import { lookup } from 'node:dns/promises';
+import { type AgentLink, type DeployResult, deployAgent, loadQuicConnector, startAgent } from '@port-linker/deploy';
 import { type ForwardManager, type ForwardSpec, type PortFilter, parseLocalForward } from '@port-linker/forward';
 import { ErrorCode, type Message, PortLinkerError } from '@port-linker/proto';
 import { connect, type Prompter, type ResolvedHost, type SshConnection } from '@port-linker/ssh';
@@ -153,11 +154,13 @@ export class HostSession {
       let deployed: DeployResult;
       let link: AgentLink;
       try {
-        deployed = await deployAgent(conn, { mode, log: (level, msg) => log.log(level, msg) });
+        const quic = this.#cfg.transport === 'quic';
+        deployed = await deployAgent(conn, { mode, log: (level, msg) => log.log(level, msg), quic });
         link = await startAgent(conn, deployed, {
           log: (level: Level, msg: string) => log.log(level, msg),
           transport: this.#cfg.transport,
           dial: (h, p) => conn.forwardOut(h, p),
+          ...(quic ? { quic: () => this.#quicConnector() } : {}),
         });
       } catch (err) {
         if (gone || signal.aborted) return;
@@ -208,6 +211,21 @@ export class HostSession {
         mode = 'none';
       }
     }
+  }
+
+  /**
+   * The QUIC side for this host (loaded only for `--transport quic`): UDP to the address the SSH connection
+   * reached (the first address of HostName, as the TCP connect tried first). Through a jump host or
+   * ProxyCommand that address is usually not reachable over UDP: the attempt times out and tcp is used.
+   */
+  async #quicConnector() {
+    const { hostname, proxyJump, proxyCommand } = this.#host;
+    if (proxyJump.length > 0 || proxyCommand)
+      this.#deps.log.info(`quic: SSH goes through a jump host or ProxyCommand; trying UDP to ${hostname} directly`);
+    const { address } = await lookup(hostname).catch((err: Error) => {
+      throw new Error(`cannot resolve ${hostname} for UDP: ${err.message}`);
+    });
+    return loadQuicConnector(address);
   }
 
   /** Routes UDP through this agent when it can relay it; re-announces UDP forwards that outlived the last agent. */

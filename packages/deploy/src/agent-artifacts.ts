@@ -8,9 +8,12 @@ import { gzipSync } from 'node:zlib';
 /** Platforms the single executables are built for (`<os>-<arch>` in Node's spelling). */
 export const AGENT_PLATFORMS = ['linux-x64', 'linux-arm64', 'darwin-x64', 'darwin-arm64'] as const;
 
-/** One uploadable agent: the bundled script or a platform's executable. */
+/** Platforms whose remotes can get QUIC (the @matrixai/quic addon prebuilt for them and shipped by this build). */
+export const QUIC_PLATFORMS = ['linux-x64'] as const;
+
+/** One uploadable agent file: the bundled script, a platform's executable, or a QUIC part (bundle or addon). */
 export interface AgentArtifact {
-  kind: 'script' | 'binary';
+  kind: 'script' | 'binary' | 'quic';
   /** Platform of an executable; undefined for the script (runs on any Node >= 18). */
   platform?: string;
   /** SHA-256 (hex) of the file as it must be on the remote, uncompressed: also its cache name. */
@@ -21,6 +24,14 @@ export interface AgentArtifact {
   gzipped(): Promise<Uint8Array>;
   /** The bytes uncompressed (for remotes without gzip; executables are shipped only compressed). */
   raw(): Promise<Uint8Array | undefined>;
+  /** An executable with the QUIC bundle and addon embedded as assets (`--quic-embedded`). */
+  quic?: boolean;
+}
+
+/** The QUIC side of a node-mode agent: `agent-quic.cjs` and the platform's native addon. */
+export interface QuicArtifacts {
+  bundle: AgentArtifact;
+  addon: AgentArtifact;
 }
 
 interface ManifestBinary {
@@ -28,6 +39,7 @@ interface ManifestBinary {
   file: string;
   size: number;
   sha256: string;
+  quic?: boolean;
 }
 
 /**
@@ -53,11 +65,25 @@ export class AgentArtifacts {
 
   /** The bundled script, or undefined when the agent was not built (`npm run build`). */
   script(): AgentArtifact | undefined {
-    const path = join(this.dir, 'agent.cjs');
+    return this.#file('script', 'agent.cjs');
+  }
+
+  /** `agent-quic.cjs` and `quic-<platform>.node` for a node-mode agent on `platform`, or undefined when not built. */
+  quic(platform: string): QuicArtifacts | undefined {
+    if (!(QUIC_PLATFORMS as readonly string[]).includes(platform)) return undefined;
+    const bundle = this.#file('quic', 'agent-quic.cjs');
+    const addon = this.#file('quic', `quic-${platform}.node`, platform);
+    return bundle && addon ? { bundle, addon } : undefined;
+  }
+
+  /** A file of `dir` hashed now (a rebuilt file is never served under a stale name); gzip made on demand. */
+  #file(kind: 'script' | 'quic', name: string, platform?: string): AgentArtifact | undefined {
+    const path = join(this.dir, name);
     if (!existsSync(path)) return undefined;
     const bytes = readFileSync(path);
     return {
-      kind: 'script',
+      kind,
+      ...(platform ? { platform } : {}),
       sha256: createHash('sha256').update(bytes).digest('hex'),
       size: bytes.byteLength,
       gzipped: async () => gzipSync(bytes, { level: 9 }),
@@ -78,6 +104,7 @@ export class AgentArtifacts {
       size: entry.size,
       gzipped: () => readFile(path),
       raw: async () => undefined,
+      ...(entry.quic ? { quic: true } : {}),
     };
   }
 

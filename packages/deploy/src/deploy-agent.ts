@@ -1,9 +1,9 @@
-import { type AgentArgs, agentArgs } from './agent-args.ts';
-import { AGENT_PLATFORMS, type AgentArtifact, AgentArtifacts } from './agent-artifacts.ts';
+import { type AgentArgs, type AgentQuic, agentArgs } from './agent-args.ts';
+import { AGENT_PLATFORMS, type AgentArtifact, AgentArtifacts, type QuicArtifacts } from './agent-artifacts.ts';
 import { DeployError } from './errors.ts';
 import { probeAndStart, type StartedAgent } from './probe-channel.ts';
 import { installArtifact, type UploadVia } from './remote-install.ts';
-import { MIN_NODE_MAJOR, type RemoteFacts } from './remote-probe.ts';
+import { MIN_NODE_MAJOR, QUIC_MIN_GLIBC, type RemoteFacts } from './remote-probe.ts';
 import type { RemoteSession } from './remote-session.ts';
 import { shellQuote } from './shell-quote.ts';
 
@@ -25,7 +25,13 @@ export interface DeployOptions {
    * arguments (they must match `startAgent`'s options, else that starts another); `false` probes only.
    * Default `{}`: the defaults of `startAgent`.
    */
-  startInProbe?: AgentArgs | false;
+  startInProbe?: Omit<AgentArgs, 'quic'> | false;
+  /**
+   * The host wants QUIC (`--transport quic`): on a remote that can load the addon (linux-x64, glibc >= 2.34)
+   * the node agent gets the QUIC bundle and addon (uploaded into the cache when missing) and the executable
+   * its embedded copy; `DeployResult.quic` says from where. Without it nothing of QUIC is probed or uploaded.
+   */
+  quic?: boolean;
 }
 
 /** What deploy chose and did (the CLI's `agent` event). */
@@ -52,6 +58,10 @@ export interface DeployResult {
   durationMs?: number;
   /** The agent the probe already started (cached node agent); `startAgent` takes it over. */
   started?: StartedAgent;
+  /** Where the agent loads QUIC from (`--quic-bundle/--quic-addon` or `--quic-embedded`); absent: no QUIC. */
+  quic?: AgentQuic;
+  /** Why the agent gets no QUIC although it was asked for. */
+  quicReason?: string;
 }
 
 /** Why `mode` cannot run on this remote, or undefined when it can. */
@@ -76,6 +86,36 @@ function unavailable(
   if (!facts.execAllowed) return `the remote cache dir ${facts.cacheDir} does not allow executing files (noexec mount)`;
   if (!facts.gzip) return 'the remote has no gzip to unpack the executable';
   return undefined;
+}
+
+/** Remote paths of the QUIC files in the cache (`<cache>/quic/<sha256>`). */
+function quicPaths(cacheDir: string, files: QuicArtifacts): { bundle: string; addon: string } {
+  return { bundle: `${cacheDir}/quic/${files.bundle.sha256}`, addon: `${cacheDir}/quic/${files.addon.sha256}` };
+}
+
+/** Uploads the QUIC files the probe did not find verified (both at once); resolves with the bytes sent. */
+async function installQuic(
+  session: RemoteSession,
+  facts: RemoteFacts,
+  files: QuicArtifacts,
+  log: DeployLog,
+): Promise<number> {
+  const missing = [
+    facts.cachedQuicBundle === 'ok' ? undefined : files.bundle,
+    facts.cachedQuicAddon === 'ok' ? undefined : files.addon,
+  ].filter((a): a is AgentArtifact => a !== undefined);
+  if (missing.length === 0) {
+    log('debug', 'quic: cached bundle and addon verified, nothing uploaded');
+    return 0;
+  }
+  const startedAt = performance.now();
+  const results = await Promise.all(missing.map((a) => installArtifact(session, facts, a, log)));
+  const bytes = results.reduce((n, r) => n + r.bytesUploaded, 0);
+  log(
+    'info',
+    `quic: uploaded ${missing.length} file(s), ${bytes} bytes in ${Math.round(performance.now() - startedAt)} ms`,
+  );
+  return bytes;
 }
 
 function startCommand(mode: 'node' | 'binary', facts: RemoteFacts, remotePath: string): string {
@@ -106,17 +146,54 @@ export async function deployAgent(session: RemoteSession, options: DeployOptions
     }
   }
   const early = wantsNode && script && options.startInProbe !== false;
+  // the QUIC files are hashed only when asked for (3.6 MB); only linux-x64's addon exists
+  const quicFiles = options.quic && wantsNode ? artifacts.quic('linux-x64') : undefined;
+  const startArgs = agentArgs(options.startInProbe || {});
   const { facts, started } = await probeAndStart(session, {
     scriptSha256: script?.sha256,
     binarySha256,
     checkBinary: options.mode === 'binary' ? 'always' : options.mode === 'auto' ? 'if-no-node' : 'never',
-    ...(early ? { startArgs: agentArgs(options.startInProbe || {}) } : {}),
+    ...(early ? { startArgs } : {}),
+    ...(options.quic
+      ? { quic: quicFiles ? { bundleSha256: quicFiles.bundle.sha256, addonSha256: quicFiles.addon.sha256 } : {} }
+      : {}),
   });
+  if (started && facts.agentStartedWithQuic && quicFiles && facts.cacheDir) {
+    started.args = agentArgs({ ...(options.startInProbe || {}), quic: quicPaths(facts.cacheDir, quicFiles) });
+  }
   log(
     'debug',
     `remote: ${facts.os} ${facts.arch} (${facts.platform}), node ${facts.nodeVersion ?? 'none'}, ` +
-      `hash ${facts.hashTool ?? 'none'}, cache ${facts.cacheDir ?? facts.cacheError}, exec ${facts.execAllowed}`,
+      `hash ${facts.hashTool ?? 'none'}, cache ${facts.cacheDir ?? facts.cacheError}, exec ${facts.execAllowed}` +
+      (options.quic
+        ? `, glibc ${facts.glibc ?? 'unknown'}, quic ${facts.quicPlatform ? 'possible' : 'impossible'}`
+        : ''),
   );
+  /** Adds the agent's QUIC source to a result (uploading the QUIC files for a node agent when missing). */
+  const withQuic = async (r: DeployResult, artifact: AgentArtifact): Promise<DeployResult> => {
+    if (!options.quic) return r;
+    let quic: AgentQuic | undefined;
+    let why: string | undefined;
+    if (!facts.quicPlatform) {
+      why = `the remote is ${facts.platform}${facts.glibc ? ` with glibc ${facts.glibc}` : ''}; QUIC needs linux-x64 with glibc >= ${QUIC_MIN_GLIBC.join('.')}`;
+    } else if (r.mode === 'binary') {
+      if (artifact.quic) quic = 'embedded';
+      else why = `this ${facts.platform} executable has no QUIC embedded (rebuild it: npm run build:agents)`;
+    } else if (!quicFiles || !facts.cacheDir) {
+      why = `the QUIC bundle is not built (${artifacts.dir}/agent-quic.cjs, quic-linux-x64.node: run npm run build)`;
+    } else {
+      try {
+        const uploaded = await installQuic(session, facts, quicFiles, log);
+        r.bytesUploaded += uploaded;
+        quic = quicPaths(facts.cacheDir, quicFiles);
+      } catch (err) {
+        if (!(err instanceof DeployError)) throw err;
+        why = `uploading the QUIC files failed: ${err.message}`;
+      }
+    }
+    if (why) log('warn', `quic not offered by the agent: ${why}`);
+    return { ...r, ...(quic ? { quic } : {}), ...(why ? { quicReason: why } : {}) };
+  };
   const done = (r: DeployResult): DeployResult => {
     const result = { ...r, durationMs: Math.round(performance.now() - startedAt) };
     if (facts.nodeVersion) result.nodeVersion = facts.nodeVersion;
@@ -154,14 +231,12 @@ export async function deployAgent(session: RemoteSession, options: DeployOptions
     if (state === 'ok') {
       const remotePath = `${facts.cacheDir}/${artifact.sha256}`;
       log('info', `agent mode ${mode} on ${facts.platform} (${reason}): cached ${label} verified, nothing uploaded`);
-      return done({
-        ...base,
-        bytesUploaded,
-        reason,
-        remotePath,
-        cached: true,
-        command: startCommand(mode, facts, remotePath),
-      });
+      return done(
+        await withQuic(
+          { ...base, bytesUploaded, reason, remotePath, cached: true, command: startCommand(mode, facts, remotePath) },
+          artifact,
+        ),
+      );
     }
     if (state === 'bad') log('warn', `cached ${label} failed its sha256 check (tampered or truncated): replacing it`);
     try {
@@ -172,15 +247,20 @@ export async function deployAgent(session: RemoteSession, options: DeployOptions
         `agent mode ${mode} on ${facts.platform} (${reason}): uploaded ${label}, ` +
           `${installed.bytesUploaded} bytes via ${installed.via}`,
       );
-      return done({
-        ...base,
-        bytesUploaded,
-        reason,
-        remotePath: installed.remotePath,
-        cached: false,
-        via: installed.via,
-        command: startCommand(mode, facts, installed.remotePath),
-      });
+      return done(
+        await withQuic(
+          {
+            ...base,
+            bytesUploaded,
+            reason,
+            remotePath: installed.remotePath,
+            cached: false,
+            via: installed.via,
+            command: startCommand(mode, facts, installed.remotePath),
+          },
+          artifact,
+        ),
+      );
     } catch (err) {
       if (!(err instanceof DeployError)) throw err;
       reasons.push(`${mode}: ${err.message}`);

@@ -1,11 +1,25 @@
-export { type AgentArgs, agentArgs } from './agent-args.ts';
-export { AGENT_PLATFORMS, type AgentArtifact, AgentArtifacts } from './agent-artifacts.ts';
+export { type AgentArgs, type AgentQuic, agentArgs } from './agent-args.ts';
+export {
+  AGENT_PLATFORMS,
+  type AgentArtifact,
+  AgentArtifacts,
+  QUIC_PLATFORMS,
+  type QuicArtifacts,
+} from './agent-artifacts.ts';
 export { type AgentLink, type LinkTiming, StdioAgentLink } from './agent-link.ts';
 export { AGENTLESS_MIN_INTERVAL_MS, AgentlessLink } from './agentless-link.ts';
 export { type AgentMode, type DeployLog, type DeployOptions, type DeployResult, deployAgent } from './deploy-agent.ts';
 export { DeployError, DeployStage } from './errors.ts';
 export { type ProbeOutcome, probeAndStart, type StartedAgent } from './probe-channel.ts';
-export { type InstallResult, installArtifact, installScript, KEEP_VERSIONS, type UploadVia } from './remote-install.ts';
+export { loadQuicConnector } from './quic-connector.ts';
+export {
+  type InstallResult,
+  installArtifact,
+  installScript,
+  KEEP_QUIC_FILES,
+  KEEP_VERSIONS,
+  type UploadVia,
+} from './remote-install.ts';
 export {
   type CacheState,
   MIN_NODE_MAJOR,
@@ -14,6 +28,7 @@ export {
   platformOf,
   probeRemote,
   probeScript,
+  QUIC_MIN_GLIBC,
   type RemoteFacts,
 } from './remote-probe.ts';
 export type { ExecChannel, ExecResult, RemoteSession } from './remote-session.ts';

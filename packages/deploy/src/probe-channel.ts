@@ -22,10 +22,10 @@ const MAX_PROBE_OUTPUT = 64 * 1024;
 
 /** Where the probe's last line (`probe=done` or `probe=agent`) ends, and which it was; undefined until it came. */
 function probeEnd(bytes: Buffer): { end: number; agent: boolean } | undefined {
-  for (const marker of ['probe=agent\n', 'probe=done\n']) {
+  for (const marker of ['probe=agent\n', 'probe=agent-quic\n', 'probe=done\n']) {
     let at = bytes.indexOf(marker);
     while (at > 0 && bytes[at - 1] !== 0x0a) at = bytes.indexOf(marker, at + 1);
-    if (at >= 0) return { end: at + marker.length, agent: marker === 'probe=agent\n' };
+    if (at >= 0) return { end: at + marker.length, agent: marker !== 'probe=done\n' };
   }
   return undefined;
 }

@@ -19,12 +19,16 @@ export interface InstallResult {
   remotePath: string;
 }
 
+/** QUIC files (bundle + addon) kept in `quic/`: the newest two pairs. */
+export const KEEP_QUIC_FILES = 4;
+
 /**
  * The install script, run after the upload landed at `tmp` (a random name inside the 0700 cache
  * dir, never shared /tmp): decompress, verify the sha256, chmod, ad-hoc codesign on macOS
  * (recording the signed hash in `<sha>.signed` so the next probe still verifies it), run the agent's
  * `--version` self-test (catches noexec, a missing glibc, a wrong arch), atomic rename, prune.
- * Prints `installed=<sha>` or `error=<reason>`.
+ * QUIC files go to `quic/` (0600: the agent reads and dlopens them; no self-test: a file that does not
+ * load only means no QUIC, which the agent reports). Prints `installed=<sha>` or `error=<reason>`.
  */
 export function installScript(o: {
   tmp: string;
@@ -43,6 +47,16 @@ fail() { rm -f "$tmp" "$tmp.x"; echo "error=$*"; exit 1; }
 ${o.gzip ? `gzip -dc < "$tmp" > "$tmp.x" || fail "gzip -d failed (truncated upload or disk full)"\nrm -f "$tmp"` : 'mv -f "$tmp" "$tmp.x"'}
 h=$(sha_of "$tmp.x") || fail "cannot hash $tmp.x"
 [ "$h" = "$sha" ] || fail "sha256 mismatch after upload: got $h"
+${
+  o.kind === 'quic'
+    ? `mkdir -p "$dir/quic" || fail "cannot create $dir/quic"
+chmod 600 "$tmp.x"
+mv -f "$tmp.x" "$dir/quic/$sha" || fail "rename into $dir/quic failed"
+ls -t "$dir/quic" 2>/dev/null | grep -E '^[0-9a-f]{64}$' | tail -n +${KEEP_QUIC_FILES + 1} | while read -r old; do rm -f "$dir/quic/$old"; done
+echo "installed=$sha"
+exit 0`
+    : ''
+}
 chmod 700 "$tmp.x"
 rm -f "$dir/$sha.signed"
 ${
@@ -86,7 +100,8 @@ export async function installArtifact(
   }
   const tmp = `${dir}/.tmp-${randomBytes(12).toString('hex')}`;
   let via: UploadVia = 'sftp';
-  log('info', `uploading the ${artifact.kind} agent (${(data.byteLength / 1024).toFixed(0)} KiB) to ${dir}...`);
+  const what = artifact.kind === 'quic' ? 'a QUIC file' : `the ${artifact.kind} agent`;
+  log('info', `uploading ${what} (${(data.byteLength / 1024).toFixed(0)} KiB) to ${dir}...`);
   try {
     await session.writeFile(tmp, data, 0o600);
   } catch (err) {
@@ -117,5 +132,6 @@ export async function installArtifact(
     });
   }
   log('debug', `installed ${artifact.kind} ${artifact.sha256.slice(0, 12)} (${data.byteLength} bytes via ${via})`);
-  return { bytesUploaded: data.byteLength, via, remotePath: `${dir}/${artifact.sha256}` };
+  const sub = artifact.kind === 'quic' ? 'quic/' : '';
+  return { bytesUploaded: data.byteLength, via, remotePath: `${dir}/${sub}${artifact.sha256}` };
 }

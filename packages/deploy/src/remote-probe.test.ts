@@ -91,6 +91,35 @@ test('with startArgs the probe ends in exec as its last line; parseProbeOutput k
   assert.equal(parseProbeOutput('os=Linux\nprobe=done\n').agentStarted, undefined);
 });
 
+test('with QUIC asked for: glibc check, cached quic/<sha> files, and an early start only with them', () => {
+  const script = probeScript({
+    scriptSha256: 'ab',
+    binarySha256: {},
+    checkBinary: 'never',
+    startArgs: '--log-level info',
+    quic: { bundleSha256: 'cd', addonSha256: 'ef' },
+  });
+  assert.match(script, /getconf GNU_LIBC_VERSION/);
+  assert.match(script, /verify "quic\/\$qb"/);
+  // both execs sit in the script's last command: nothing of the script is left on stdin for the agent
+  const last = script.trimEnd().split('\n').at(-1) ?? '';
+  assert.match(
+    last,
+    /^if .*probe=agent-quic; exec .* --quic-bundle "\$dir\/quic\/\$qb" --quic-addon "\$dir\/quic\/\$qa"; else .*; fi$/,
+  );
+  assert.doesNotMatch(probeScript({ scriptSha256: 'ab', binarySha256: {}, checkBinary: 'never' }), /GNU_LIBC/);
+  const facts = parseProbeOutput(
+    'os=Linux\narch=x86_64\nglibc=2.36\nquic_platform=yes\ncached_quic_bundle=ok\ncached_quic_addon=missing\nprobe=agent-quic\n',
+  );
+  assert.equal(facts.agentStarted, true);
+  assert.equal(facts.agentStartedWithQuic, true);
+  assert.equal(facts.quicPlatform, true);
+  assert.equal(facts.glibc, '2.36');
+  assert.equal(facts.cachedQuicBundle, 'ok');
+  assert.equal(facts.cachedQuicAddon, 'missing');
+  assert.equal(parseProbeOutput('os=Linux\nquic_platform=no\nprobe=done\n').quicPlatform, false);
+});
+
 describe('probe and install through a local shell', () => {
   let xdg: string;
   let session: LocalShellSession;

@@ -47,7 +47,7 @@ verify() {
   f="$dir/$1"
   [ -f "$f" ] || { echo missing; return 0; }
   h=$(sha_of "$f") || { echo unverifiable; return 0; }
-  if [ "$h" = "$1" ] || { [ -f "$f.signed" ] && [ "$h" = "$(cat "$f.signed")" ]; }; then
+  if [ "$h" = "\${1##*/}" ] || { [ -f "$f.signed" ] && [ "$h" = "$(cat "$f.signed")" ]; }; then
     touch "$f"; echo ok
   else echo bad; fi
 }
@@ -79,6 +79,15 @@ export interface RemoteFacts {
   cachedBinary: CacheState;
   /** Present (true) when the probe went on to exec the cached node agent in its channel. */
   agentStarted?: true;
+  /** With `agentStarted`: it was started with the cached QUIC files (`--quic-bundle/--quic-addon`). */
+  agentStartedWithQuic?: true;
+  /** Only when QUIC was asked for: the remote can load the QUIC addon (linux-x64, glibc >= 2.34). */
+  quicPlatform?: boolean;
+  /** `2.36` from `getconf GNU_LIBC_VERSION` (asked only with QUIC, on Linux). */
+  glibc?: string;
+  /** Only when QUIC was asked for on a QUIC platform: the cached `quic/<sha>` files. */
+  cachedQuicBundle?: CacheState;
+  cachedQuicAddon?: CacheState;
 }
 
 /** What the probe should check in the cache. */
@@ -94,7 +103,15 @@ export interface ProbeRequest {
    * verified, the probe ends with `probe=agent` and execs the agent in its own channel (stdin: frames).
    */
   startArgs?: string;
+  /**
+   * The host asks for QUIC: report whether the remote can load the addon (`quic_platform`, glibc) and verify the
+   * cached `quic/<sha>` files; an early start then passes them to the agent, and happens only when both verify.
+   */
+  quic?: { bundleSha256?: string; addonSha256?: string };
 }
+
+/** Oldest glibc the QUIC addon links against (`objdump -T quic-linux-x64.node`: GLIBC_2.34). */
+export const QUIC_MIN_GLIBC = [2, 34] as const;
 
 /** The probe script: platform, node, hash tool, gzip, cache dir, noexec test, cached files; `key=value` lines. */
 export function probeScript(request: ProbeRequest): string {
@@ -107,6 +124,9 @@ arch=$(uname -m 2>/dev/null) || arch=
 echo "os=$os"
 echo "arch=$arch"
 cached_script=
+quic=no
+quic_cached=no
+${request.quic ? QUIC_PLATFORM_CHECK : ''}
 node_path=$(command -v node 2>/dev/null) || node_path=
 node_version=
 node_id=
@@ -148,20 +168,52 @@ ${arms || "  '') ;;"}
   if [ -n "$bin_sha" ] && { [ "$check_bin" = always ] || { [ "$check_bin" = if-no-node ] && [ "$node_ok" = no ]; }; }; then
     echo "cached_binary=$(verify "$bin_sha")"
   fi
+${request.quic ? quicCacheCheck(request.quic) : ''}
 else
   echo "cache_error=cannot create $dir (mode 0700)"
 fi
-${request.startArgs === undefined ? 'echo probe=done; exit 0' : startTail(request.startArgs)}
+${request.startArgs === undefined ? 'echo probe=done; exit 0' : startTail(request.startArgs, Boolean(request.quic?.bundleSha256 && request.quic.addonSha256))}
 `;
 }
 
+/** Sets `quic=yes` when the remote is linux-x64 with glibc >= QUIC_MIN_GLIBC (the addon's prebuilt target). */
+const QUIC_PLATFORM_CHECK = `if [ "$os" = Linux ] && [ "$arch" = x86_64 ]; then
+  glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null) || glibc=
+  glibc=\${glibc#glibc }
+  echo "glibc=$glibc"
+  g_major=\${glibc%%.*}; g_minor=\${glibc#*.}; g_minor=\${g_minor%%.*}
+  case "$g_major.$g_minor" in
+    *[!0-9.]*|.*|*.) ;;
+    *) if [ "$g_major" -gt ${QUIC_MIN_GLIBC[0]} ] || { [ "$g_major" -eq ${QUIC_MIN_GLIBC[0]} ] && [ "$g_minor" -ge ${QUIC_MIN_GLIBC[1]} ]; }; then quic=yes; fi ;;
+  esac
+fi
+echo "quic_platform=$quic"`;
+
+/** Verifies the cached QUIC files under `$dir/quic/` (0700); `quic_cached=yes` when both are there. */
+function quicCacheCheck(q: NonNullable<ProbeRequest['quic']>): string {
+  if (!q.bundleSha256 || !q.addonSha256) return '';
+  return `  if [ "$quic" = yes ] && mkdir -p "$dir/quic" 2>/dev/null; then
+    qb=${shellQuote(q.bundleSha256)}; qa=${shellQuote(q.addonSha256)}
+    qb_state=$(verify "quic/$qb"); qa_state=$(verify "quic/$qa")
+    echo "cached_quic_bundle=$qb_state"; echo "cached_quic_addon=$qa_state"
+    [ "$qb_state" = ok ] && [ "$qa_state" = ok ] && quic_cached=yes
+  fi`;
+}
+
 /**
- * The probe's end when it may start the agent: \`exec\` must be the script's last line, so that
- * nothing of the script is left on stdin for the agent (\`sh -s\` reads no further than it runs).
+ * The probe's end when it may start the agent: the \`exec\` must be in the script's last command, so
+ * that nothing of the script is left on stdin for the agent (\`sh -s\` reads no further than it runs).
+ * With QUIC asked for on a QUIC platform, it starts only when the QUIC files verified (else the host
+ * uploads them first), and then with them.
  */
-function startTail(args: string): string {
-  return `if [ "$cached_script" = ok ] && [ "$node_ok" = yes ]; then echo probe=agent; else echo probe=done; exit 0; fi
-exec env NODE_OPTIONS= "$node_path" "$dir/$script_sha" ${args}`;
+function startTail(args: string, quic: boolean): string {
+  const start = `exec env NODE_OPTIONS= "$node_path" "$dir/$script_sha" ${args}`;
+  if (!quic) {
+    return `if [ "$cached_script" = ok ] && [ "$node_ok" = yes ]; then echo probe=agent; else echo probe=done; exit 0; fi
+${start}`;
+  }
+  return `if [ "$cached_script" = ok ] && [ "$node_ok" = yes ] && { [ "$quic" = no ] || [ "$quic_cached" = yes ]; }; then :; else echo probe=done; exit 0; fi
+if [ "$quic" = yes ]; then echo probe=agent-quic; ${start} --quic-bundle "$dir/quic/$qb" --quic-addon "$dir/quic/$qa"; else echo probe=agent; ${start}; fi`;
 }
 
 const CACHE_STATES = new Set<CacheState>(['ok', 'missing', 'bad', 'unverifiable']);
@@ -174,7 +226,7 @@ export function parseProbeOutput(text: string): RemoteFacts {
     if (eq > 0) kv.set(line.slice(0, eq), line.slice(eq + 1).trim());
   }
   const end = kv.get('probe');
-  if (end !== 'done' && end !== 'agent') {
+  if (end !== 'done' && end !== 'agent' && end !== 'agent-quic') {
     throw new DeployError('probe', `remote probe did not finish: ${JSON.stringify(text.slice(-200))}`);
   }
   const os = kv.get('os') ?? '';
@@ -198,7 +250,12 @@ export function parseProbeOutput(text: string): RemoteFacts {
     execAllowed: kv.get('exec') === 'yes',
     cachedScript: state('cached_script'),
     cachedBinary: state('cached_binary'),
-    ...(end === 'agent' ? { agentStarted: true as const } : {}),
+    ...(end === 'agent' || end === 'agent-quic' ? { agentStarted: true as const } : {}),
+    ...(end === 'agent-quic' ? { agentStartedWithQuic: true as const } : {}),
+    ...(kv.has('quic_platform') ? { quicPlatform: kv.get('quic_platform') === 'yes' } : {}),
+    ...(kv.get('glibc') ? { glibc: kv.get('glibc') } : {}),
+    ...(kv.has('cached_quic_bundle') ? { cachedQuicBundle: state('cached_quic_bundle') } : {}),
+    ...(kv.has('cached_quic_addon') ? { cachedQuicAddon: state('cached_quic_addon') } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { LogLevelName } from '@port-linker/proto';
-import { negotiateTransport, type TransportPreference } from '@port-linker/transport';
+import { negotiateTransport, type QuicConnector, type TransportPreference } from '@port-linker/transport';
 import { agentArgs, DEFAULT_SILENCE_TIMEOUT_MS } from './agent-args.ts';
 import { type AgentLink, StdioAgentLink } from './agent-link.ts';
 import { AgentlessLink } from './agentless-link.ts';
@@ -29,6 +29,11 @@ export interface StartAgentOptions {
   dial?: (host: string, port: number) => Promise<Duplex>;
   /** Bound on each transport attempt (default ATTEMPT_TIMEOUT_MS). */
   attemptTimeoutMs?: number;
+  /**
+   * The host's QUIC side, made only when the agent offers quic (e.g. `loadQuicConnector(address)`, which
+   * imports the QUIC code: never loaded otherwise). Without it a quic offer is skipped.
+   */
+  quic?: () => Promise<QuicConnector>;
 }
 
 /** How long to wait for the TransportOffer that follows AgentHello (it is sent at once). */
@@ -52,7 +57,11 @@ export async function startAgent(
   }
   const silenceTimeoutMs = options.silenceTimeoutMs ?? DEFAULT_SILENCE_TIMEOUT_MS;
   const pingIntervalMs = options.pingIntervalMs ?? Math.min(5000, Math.max(50, Math.floor(silenceTimeoutMs / 3)));
-  const args = agentArgs({ silenceTimeoutMs, logLevel: options.logLevel });
+  const args = agentArgs({
+    silenceTimeoutMs,
+    logLevel: options.logLevel,
+    ...(deployed.quic ? { quic: deployed.quic } : {}),
+  });
   const early = deployed.started;
   delete deployed.started;
   let channel: ExecChannel;
@@ -103,6 +112,13 @@ async function negotiate(link: StdioAgentLink, options: StartAgentOptions, log: 
   }
   const offer = (await link.offer(OFFER_TIMEOUT_MS)) ?? [];
   const dial = options.dial;
+  let quic: QuicConnector | undefined;
+  if (options.quic && offer.some((e) => e.kind === 'quic') && (preference === 'quic' || preference === 'auto')) {
+    quic = await options.quic().catch((err: Error) => {
+      log('warn', `quic: cannot load it on this host: ${err.message}`);
+      return undefined;
+    });
+  }
   const result = await negotiateTransport(
     offer,
     preference,
@@ -110,6 +126,7 @@ async function negotiate(link: StdioAgentLink, options: StartAgentOptions, log: 
       sendControl: (m) => link.sendControl(m),
       dial: dial ?? (() => Promise.reject(new Error('no direct-tcpip dialer'))),
       log: (level, message) => log(level, message),
+      ...(quic ? { quic } : {}),
     },
     options.attemptTimeoutMs,
   );

@@ -108,14 +108,20 @@ export class QuicTransportServer extends EventEmitter {
     server.addEventListener(quicEvents.EventQUICServerConnection.name, (evt: Event) => {
       const conn = (evt as unknown as { detail: QUICConnection }).detail;
       if (light) lightenConnection(conn);
+      let accepted = false;
       conn.addEventListener(
         quicEvents.EventQUICConnectionStream.name,
-        (e: Event) => this.emit('peer', streamDuplex((e as unknown as { detail: QUICStream }).detail)),
+        (e: Event) => {
+          accepted = true;
+          this.emit('peer', streamDuplex((e as unknown as { detail: QUICStream }).detail));
+        },
         { once: true },
       );
-      conn.addEventListener(quicEvents.EventQUICConnectionError.name, (e: Event) =>
-        this.emit('rejected', String((e as unknown as { detail: Error }).detail?.message ?? 'connection error')),
-      );
+      // an error before the first stream is a refused peer (wrong certificate, ...); after it, the end of a peer
+      conn.addEventListener(quicEvents.EventQUICConnectionError.name, (e: Event) => {
+        if (!accepted)
+          this.emit('rejected', String((e as unknown as { detail: Error }).detail?.message ?? 'connection error'));
+      });
     });
   }
 
