@@ -3,7 +3,8 @@
 // Node binaries and postject come from registry packages installed on demand into .cache/agent-build/
 // (git-ignored; never in package.json: they are 30-100 MB each). Output:
 //   packages/agent/dist/bin/<platform>/port-linker-agent.gz   gzip -9 of the stripped, injected executable
-//   packages/agent/dist/manifest.json                         platform, size, sha256 of each (and of agent.cjs)
+//   packages/agent/dist/manifest.json                         platform, size, sha256 of each (and of agent.cjs),
+//                                                              quic: true when agent-quic.cjs + addon are embedded
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -117,11 +118,23 @@ function nodeBinary(platformName) {
   throw new Error(`no node binary in ${dir}: reinstall with rm -rf ${cache}`);
 }
 
-/** SEA blob of the agent bundle: produced once, injected into every platform. */
-function buildBlob(work) {
-  execFileSync(process.execPath, [join(root, 'scripts', 'bundle.mjs'), 'agent'], { stdio: 'inherit' });
-  const config = join(work, 'sea-config.json');
-  const blob = join(work, 'agent.blob');
+/** Builds agent.cjs, and agent-quic.cjs with the QUIC addons this machine has (quic-<platform>.node). */
+function buildBundles() {
+  for (const which of ['agent', 'quic'])
+    execFileSync(process.execPath, [join(root, 'scripts', 'bundle.mjs'), which], { stdio: 'inherit' });
+}
+
+/**
+ * SEA blob of the agent bundle for `platformName`. A platform whose QUIC addon was built here also gets
+ * agent-quic.cjs and quic-<platform>.node as SEA assets (the agent writes them to a private file to load
+ * them: `--quic-embedded`); the others share one blob without them. Returns the blob and whether QUIC is in.
+ */
+function buildBlob(work, platformName) {
+  const addon = join(dist, `quic-${platformName}.node`);
+  const quic = existsSync(addon) && existsSync(join(dist, 'agent-quic.cjs'));
+  const name = quic ? `agent-${platformName}` : 'agent';
+  const config = join(work, `${name}.sea-config.json`);
+  const blob = join(work, `${name}.blob`);
   writeFileSync(
     config,
     JSON.stringify({
@@ -130,10 +143,13 @@ function buildBlob(work) {
       disableExperimentalSEAWarning: true,
       useCodeCache: false,
       useSnapshot: false,
+      ...(quic
+        ? { assets: { 'agent-quic.cjs': join(dist, 'agent-quic.cjs'), [`quic-${platformName}.node`]: addon } }
+        : {}),
     }),
   );
   execFileSync(process.execPath, ['--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'inherit'] });
-  return readFileSync(blob);
+  return { blob: readFileSync(blob), quic };
 }
 
 function strip(tool, file) {
@@ -145,7 +161,8 @@ function strip(tool, file) {
   return true;
 }
 
-async function buildPlatform(platformName, blob, work) {
+async function buildPlatform(platformName, work) {
+  const { blob, quic } = buildBlob(work, platformName);
   const spec = PLATFORMS[platformName];
   const t0 = Date.now();
   const out = join(work, platformName);
@@ -167,7 +184,7 @@ async function buildPlatform(platformName, blob, work) {
   writeFileSync(join(target, 'port-linker-agent.gz'), gz);
   rmSync(join(target, 'port-linker-agent'), { force: true });
   log(
-    `${platformName}: ${(bytes.length / 1e6).toFixed(1)} MB${stripped ? ' stripped' : ''}, ` +
+    `${platformName}: ${(bytes.length / 1e6).toFixed(1)} MB${stripped ? ' stripped' : ''}${quic ? ' with QUIC' : ''}, ` +
       `${(gz.length / 1e6).toFixed(1)} MB gzip, ${((Date.now() - t0) / 1000).toFixed(1)} s`,
   );
   return {
@@ -179,6 +196,7 @@ async function buildPlatform(platformName, blob, work) {
     sha256: sha256(bytes),
     gzipSize: gz.length,
     gzipSha256: sha256(gz),
+    quic,
     executable: exe,
   };
 }
@@ -200,7 +218,7 @@ async function main() {
   ensurePackages(platforms);
   const work = join(cache, 'work');
   mkdirSync(work, { recursive: true });
-  const blob = buildBlob(work);
+  buildBundles();
   const manifestPath = join(dist, 'manifest.json');
   let previous = [];
   try {
@@ -210,7 +228,7 @@ async function main() {
   }
   const built = [];
   for (const p of platforms) {
-    const entry = await buildPlatform(p, blob, work);
+    const entry = await buildPlatform(p, work);
     smokeTest(entry);
     built.push(entry);
   }

@@ -134,6 +134,12 @@ describe('quic transport with a deployed agent (real sshd)', () => {
       const agent = await cli.waitEvent((e) => e.event === 'agent', 'agent', 30_000);
       assert.equal(agent.mode, 'binary');
       assert.equal(agent.transport, 'quic', cli.stderr.slice(-2000));
+      // the embedded files, written to the private quic/ dir next to the executable (0700, files 0600)
+      const quicDir = join(xdg, 'port-linker', 'agents', 'quic');
+      assert.equal(statSync(quicDir).mode & 0o777, 0o700);
+      const files = readdirSync(quicDir).filter((f) => /^[0-9a-f]{64}$/.test(f));
+      assert.ok(files.length >= 2);
+      for (const f of files) assert.equal(statSync(join(quicDir, f)).mode & 0o777, 0o600, f);
       const tcp = await host.serve('tcp-echo', 0, '0.0.0.0');
       await cli.forwardFor(tcp.port);
       assert.ok((await tcpRoundTrip(tcp.port, Buffer.from('sea'))).equals(Buffer.from('sea')));
