@@ -38,7 +38,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * An idle remote has nobody else opening sockets or starting processes; this shared machine does (other
- * test runs), and each change of the kernel's socket counters or of the last PID makes the agent rescan.
+ * test runs), and each change of the kernel's socket counters makes the agent rescan.
  * As root, the idle phase runs the agent in fresh network and PID namespaces (`unshare --net --pid
  * --fork`: its own counters, only `lo`), like a quiet remote host.
  */

@@ -23,24 +23,15 @@ test('signature keeps the TCP/UDP counters, drops mem fields, and is undefined w
     assert.equal(read6?.(), 'TCP: inuse 5 tw 26\nUDP: inuse 1\nTCP6: inuse 2\nUDP6: inuse 0\n');
     writeFileSync(join(root, 'net', 'sockstat'), 'TCP: inuse 6 orphan 0 tw 26 alloc 46 mem 3\nUDP: inuse 1 mem 9\n');
     assert.equal(read6?.(), 'TCP: inuse 6 tw 26\nUDP: inuse 1\nTCP6: inuse 2\nUDP6: inuse 0\n', 're-read each call');
-    writeFileSync(join(root, 'loadavg'), '0.10 0.20 0.30 1/123 4567\n');
-    let clock = 0;
-    const withPid = socketTableSignature(root, { now: () => clock });
-    assert.match(withPid?.() ?? '', /\npid 4567\n$/);
-    writeFileSync(join(root, 'loadavg'), '0.90 0.20 0.30 2/125 4570\n');
-    clock = 400;
-    assert.match(withPid?.() ?? '', /\npid 4567\n$/, 'PID churn inside the hold time does not move the signature');
-    clock = 1000;
-    assert.match(withPid?.() ?? '', /\npid 4570\n$/, 'a new process moves the signature after it; load figures do not');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
 });
 
-test('on Linux a new listener, and a new process, move the real signature', {
+test('on Linux a new listener moves the real signature; starting processes does not', {
   skip: process.platform !== 'linux',
 }, async () => {
-  const read = socketTableSignature('/proc', { pidHoldMs: 0 });
+  const read = socketTableSignature('/proc');
   assert.ok(read);
   const before = read();
   const server = createServer();
@@ -50,7 +41,12 @@ test('on Linux a new listener, and a new process, move the real signature', {
   } finally {
     server.close();
   }
-  const afterListen = read();
-  spawnSync('true');
-  assert.notEqual(read(), afterListen);
+  // other tests on this machine open sockets too: a few tries to see a quiet moment
+  let quiet = false;
+  for (let i = 0; i < 10 && !quiet; i++) {
+    const before = read();
+    spawnSync('sleep', ['0.01']);
+    quiet = read() === before;
+  }
+  assert.ok(quiet, 'process churn (a dev box, CI) must not cost a full rescan');
 });
