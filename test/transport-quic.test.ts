@@ -1,6 +1,7 @@
 // QUIC negotiation end to end, in process: the real agent runtime (runAgent) on in-memory stdio, the real host link
-// (StdioAgentLink) and negotiation, QUIC and TCP on loopback. No sshd: shipped agents do not offer QUIC yet (see
-// ARCHITECTURE.md "Transports"); the agent gets its QUIC loader injected here.
+// (StdioAgentLink) and negotiation, QUIC and TCP on loopback, with the agent's QUIC loader injected. This covers
+// what is hard to stage over sshd (pin refusals both ways, a silent UDP port, a loader that fails); the deployed
+// agent with its uploaded or embedded QUIC files is tested in transport-quic-deployed.test.ts.
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -54,7 +54,13 @@ describe('tcp transport (real sshd)', () => {
   before(async () => {
     ensureAgentBundle();
     xdg = mkdtempSync(join(tmpdir(), 'pl-transport-cache-'));
-    host = await RemoteHost.start({ sshdConfig: [`SetEnv XDG_CACHE_HOME=${xdg}`] });
+    // a getconf that reports a glibc older than the QUIC addon needs: the agent must not be offered QUIC
+    const bin = join(xdg, 'old-glibc-bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'getconf'), '#!/bin/sh\necho glibc 2.31\n', { mode: 0o755 });
+    host = await RemoteHost.start({
+      sshdConfig: [`SetEnv XDG_CACHE_HOME=${xdg} PATH=${bin}:/usr/local/bin:/usr/bin:/bin`],
+    });
   });
   after(async () => {
     await host?.close();
@@ -95,12 +101,14 @@ describe('tcp transport (real sshd)', () => {
     }
   });
 
-  test('--transport quic against an agent that does not offer it: tcp, with a warning saying so', async () => {
+  test('--transport quic on a remote whose glibc is too old for the QUIC addon: nothing of QUIC uploaded, tcp with a warning', async () => {
     const cli = CliProcess.against(host, ['--transport', 'quic']);
     try {
       const agent = await cli.waitEvent((e) => e.event === 'agent', 'agent');
       assert.equal(agent.transport, 'tcp');
+      assert.match(cli.stderr, /quic not offered by the agent: the remote is linux-x64 with glibc 2\.31; QUIC needs/);
       assert.match(cli.stderr, /--transport quic unavailable \(agent offered tcp, stdio; not offered\); using tcp/);
+      assert.ok(!existsSync(join(xdg, 'port-linker', 'agents', 'quic')), 'no QUIC files on the remote');
     } finally {
       await cli.stop();
     }
