@@ -41,10 +41,16 @@ export async function udpRoundTrips(port: number, count: number): Promise<{ p50:
 }
 
 /**
- * Echoed 64-byte datagrams per second over `ms`, keeping at most `inFlight` unanswered (a stall of 20 ms
- * counts the missing ones as lost and refills the window); resolves with the rate and the loss in %.
+ * Echoed 64-byte (or `size`-byte) datagrams per second over `ms`, keeping at most `inFlight` unanswered (a stall
+ * of 20 ms counts the missing ones as lost and refills the window); resolves with the rate and the loss in %.
  */
-export async function udpRate(port: number, ms: number, inFlight = 256): Promise<{ rate: number; lossPct: number }> {
+export async function udpRate(
+  port: number,
+  ms: number,
+  inFlight = 256,
+  size = PAYLOAD.length,
+): Promise<{ rate: number; lossPct: number }> {
+  const payload = size === PAYLOAD.length ? PAYLOAD : Buffer.alloc(size, 0x5a);
   const s = await bound(port);
   let sent = 0;
   let received = 0;
@@ -62,7 +68,7 @@ export async function udpRate(port: number, ms: number, inFlight = 256): Promise
         lastReply = performance.now();
       }
       while (sent - received - written < inFlight) {
-        s.send(PAYLOAD);
+        s.send(payload);
         sent++;
       }
       await new Promise((r) => setImmediate(r));

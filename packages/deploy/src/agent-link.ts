@@ -127,7 +127,7 @@ export class StdioAgentLink extends EventEmitter implements AgentLink {
 
   get congested(): boolean {
     const queued = this.#transport ? this.#transport.bufferedBytes : this.#channel.stdin.writableLength;
-    return queued > CONGESTED_BYTES;
+    return queued > (this.#transport?.congestionBytes ?? CONGESTED_BYTES);
   }
 
   /** The channel carrying frames now. */

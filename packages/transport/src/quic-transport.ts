@@ -22,6 +22,9 @@ export interface QuicTuning {
   /** Connection- and stream-level flow-control windows. */
   initialMaxData?: number;
   initialMaxStreamData?: number;
+  /** Upper bounds of quiche's window auto-tuning (stream, connection). */
+  maxStreamWindow?: number;
+  maxConnectionWindow?: number;
   /** Bytes the library pulls from a stream per read (its default, 4 KiB, costs one web-stream chunk per 4 KiB). */
   readableChunkSize?: number;
   /** Replace the library's per-packet receive lock with a plain mutex (default true; see lightenConnection). */
@@ -44,6 +47,8 @@ function pinConfig(identity: QuicIdentity, expect: () => Uint8Array | undefined,
       : {}),
     ...(tuning.initialMaxData ? { initialMaxData: tuning.initialMaxData } : {}),
     ...(tuning.readableChunkSize ? { readableChunkSize: tuning.readableChunkSize } : {}),
+    ...(tuning.maxStreamWindow ? { maxStreamWindow: tuning.maxStreamWindow } : {}),
+    ...(tuning.maxConnectionWindow ? { maxConnectionWindow: tuning.maxConnectionWindow } : {}),
     ...(tuning.initialMaxStreamData
       ? {
           initialMaxStreamDataBidiLocal: tuning.initialMaxStreamData,
@@ -83,9 +88,46 @@ export function lightenConnection(conn: QUICConnection): void {
   };
 }
 
-/** A QUIC stream as a Node Duplex (the frame transports work on Node streams). */
+/**
+ * Bytes a QUIC stream Duplex buffers before `write()` says wait, and past which UDP datagrams are dropped on
+ * both sides (the agent's FrameSink and the host link): QUIC here moves a few MiB/s, so a deeper queue is
+ * only delay (1 MiB of 64-byte datagrams was 13 s of backlog).
+ */
+const QUIC_STREAM_HIGH_WATER = 64 * 1024;
+
+/**
+ * A QUIC stream as a Node Duplex (the frame transports work on Node streams). Writes are coalesced: while
+ * one chunk is being handed to quiche, later frames queue and go down as one chunk (`writev`), because the
+ * library's cost is per write (a streamSend, an event and a packet-send pass each), not per byte.
+ */
 function streamDuplex(stream: QUICStream): Duplex {
-  const d = Duplex.fromWeb({ readable: stream.readable, writable: stream.writable } as never);
+  const reader = stream.readable.getReader();
+  const writer = stream.writable.getWriter();
+  const d = new Duplex({
+    writableHighWaterMark: QUIC_STREAM_HIGH_WATER,
+    read() {
+      reader.read().then(
+        ({ done, value }) => this.push(done ? null : value),
+        (err: Error) => this.destroy(err),
+      );
+    },
+    // one turn of the event loop before handing a chunk down: frames written meanwhile queue and follow as one
+    write(chunk: Buffer, _encoding, callback) {
+      setImmediate(() => writer.write(chunk).then(() => callback(), callback));
+    },
+    writev(chunks, callback) {
+      const data = Buffer.concat(chunks.map((c) => c.chunk as Buffer));
+      setImmediate(() => writer.write(data).then(() => callback(), callback));
+    },
+    final(callback) {
+      writer.close().then(() => callback(), callback);
+    },
+    destroy(err, callback) {
+      reader.cancel(err ?? undefined).catch(() => {});
+      writer.abort(err ?? undefined).catch(() => {});
+      callback(err);
+    },
+  });
   d.on('error', () => {}); // a reset or a destroyed connection surfaces as `close`
   return d;
 }
@@ -235,7 +277,7 @@ export async function connectQuicTransport(o: QuicConnectOptions): Promise<Strea
     await client.destroy({ force: true }).catch(() => {});
     throw new TransportError('quic', 'the agent did not answer with its accept frame');
   }
-  const transport = new StreamTransport('quic', stream, stream, got.subarray(expected.length));
+  const transport = new StreamTransport('quic', stream, stream, got.subarray(expected.length), QUIC_STREAM_HIGH_WATER);
   transport.once('close', () => void client.destroy({ force: true }).catch(() => {}));
   return transport;
 }

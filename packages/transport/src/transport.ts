@@ -20,6 +20,11 @@ export interface Transport extends EventEmitter {
   send(frame: Uint8Array): boolean;
   /** Outbound bytes not yet handed to the OS. */
   readonly bufferedBytes: number;
+  /**
+   * Queued bytes past which droppable traffic (UDP) should be dropped rather than queued, when this channel
+   * needs a bound of its own (a slow one: 1 MiB of queue on QUIC is seconds of delay); else the link's default.
+   */
+  readonly congestionBytes?: number;
   /** Closes the channel; emits `close` once. */
   close(reason?: string): void;
   /** Counters so far. */
@@ -29,15 +34,20 @@ export interface Transport extends EventEmitter {
 /** A transport over a byte stream pair: the SSH exec channel (stdio) or a direct-tcpip/TCP socket (tcp). */
 export class StreamTransport extends EventEmitter implements Transport {
   readonly kind: TransportName;
+  readonly congestionBytes?: number;
   readonly #in: Readable;
   readonly #out: Writable;
   readonly #stats: TransportStats = { bytesIn: 0, bytesOut: 0, framesOut: 0 };
   #closed = false;
 
-  /** Wraps `input`/`output` (the same Duplex twice for sockets); `leftover` are bytes already read past a handshake. */
-  constructor(kind: TransportName, input: Readable, output: Writable, leftover?: Uint8Array) {
+  /**
+   * Wraps `input`/`output` (the same Duplex twice for sockets); `leftover` are bytes already read past a
+   * handshake; `congestionBytes`: see Transport.
+   */
+  constructor(kind: TransportName, input: Readable, output: Writable, leftover?: Uint8Array, congestionBytes?: number) {
     super();
     this.kind = kind;
+    if (congestionBytes !== undefined) this.congestionBytes = congestionBytes;
     this.#in = input;
     this.#out = output;
     // nothing flows until someone listens: bytes read past a handshake must not be emitted into the void
