@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { type AgentLink, deployAgent, startAgent } from '@port-linker/deploy';
+import { type AgentLink, deployAgent, loadQuicConnector, startAgent } from '@port-linker/deploy';
 import type { Message, TransportName } from '@port-linker/proto';
 import { acceptFrame, type Transport } from '@port-linker/transport';
 import {
@@ -18,7 +18,7 @@ import { Ssh2Session } from '../test/support/ssh2-session.ts';
 
 const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1]) || 3;
 const arg = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
-const kinds = (arg('--transports') ?? 'stdio,tcp').split(',') as TransportName[];
+const kinds = (arg('--transports') ?? 'stdio,tcp,quic').split(',') as TransportName[];
 const only = arg('--only'); // 'ssh' (agent link over sshd) or 'quic' (QUIC class on loopback)
 
 function pct(xs: number[], p: number): number {
@@ -219,10 +219,16 @@ if (only !== 'quic') {
       session.client.forwardOut('127.0.0.1', 0, h, p, (err, ch) => (err ? reject(err) : resolve(ch))),
     );
   try {
-    const deployed = await deployAgent(session, { mode: 'node' });
+    // with quic among the kinds the agent is started with its QUIC files (deployed as --transport quic does)
+    const deployed = await deployAgent(session, { mode: 'node', quic: kinds.includes('quic') });
     console.log(`transport  rtt p50   rtt p99   udp 1200 B (64 in flight)      udp 16 KiB (16 in flight)`);
     for (const kind of kinds) {
-      const link = await startAgent(session, deployed, { transport: kind, dial, logLevel: 'warn' });
+      const link = await startAgent(session, deployed, {
+        transport: kind,
+        dial,
+        logLevel: 'warn',
+        quic: () => loadQuicConnector(host.address),
+      });
       if ((link.transport ?? 'stdio') !== kind) throw new Error(`asked for ${kind}, got ${link.transport}`);
       await roundTrips(link, 50);
       const rtt = await roundTrips(link, 500);
