@@ -3,16 +3,19 @@
 // throughput on a shared machine). With OUTDIR, port-linker is CPU-profiled (cpu-profile-hook.cjs);
 // read the .cpuprofile with profile-summary.ts or Chrome DevTools.
 //   node --import tsx scripts/bench/profile-tunnel.ts upload|download|sequential|round-trip [ROUNDS] [OUTDIR]
-import { readFileSync } from 'node:fs';
+// Environment: SIDES=openssh,port-linker,bare (bare = bare-forwarder.mjs, plain ssh2: the floor for our code);
+// PL_NODE_OPTIONS=... is given to port-linker as NODE_OPTIONS (experiments); WARM=N runs N sequential connections through each tunnel before measuring (JIT-warm figures).
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RemoteHost } from '../../test/harness/index.ts';
-import { cleanupAll, installSignalCleanup, onCleanup } from './cleanup.ts';
+import { cleanupAll, installSignalCleanup, onCleanup, stopChild, track } from './cleanup.ts';
 import { roundTripFigures, sequentialFigures } from './measure-latency.ts';
 import { iperfGbps } from './measure-throughput.ts';
 import { waitUsable } from './net-probe.ts';
 import { startServices } from './services.ts';
-import { startTunnel, targetOf } from './tunnel.ts';
+import { type SshTarget, startTunnel, targetOf } from './tunnel.ts';
 
 const [workload = 'upload', roundsArg = '3', outDir] = process.argv.slice(2);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -31,6 +34,23 @@ function cpuSplit(pid: number): { user: number; sys: number } {
   return { user: Number(f[11]) / 100, sys: Number(f[12]) / 100 };
 }
 
+/** User+system CPU seconds per thread name (main thread, libuv pool, V8 workers...) of a process so far. */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '');
+      const name = tid === String(pid) ? 'main' : comm;
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
 /** Runs the workload; returns its headline figure and how many units of work it did. */
 async function work(echo: number, iperf: number): Promise<{ figure: string; units: number; unit: string }> {
   if (workload === 'sequential') {
@@ -45,33 +65,71 @@ async function work(echo: number, iperf: number): Promise<{ figure: string; unit
   return { figure: `${gbps.toFixed(2)} Gbit/s`, units: (gbps * SECONDS) / 8, unit: 'GB' };
 }
 
+type ProfiledSide = 'openssh' | 'port-linker' | 'bare';
+const { SIDES: sidesEnv, WARM: warm, PL_NODE_OPTIONS: plNodeOptions } = process.env;
+const sides = (sidesEnv ?? 'openssh,port-linker').split(',') as ProfiledSide[];
+
+/** The bare ssh2 forwarder as a tunnel-like process. */
+function startBare(t: SshTarget, ports: number[]) {
+  const child = spawn(
+    process.execPath,
+    [join(here, 'bare-forwarder.mjs'), t.address, t.user, t.keyPath, ...ports.map(String)],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  track(child);
+  return {
+    child,
+    dead: () => (child.exitCode !== null ? `bare forwarder exited ${child.exitCode}` : undefined),
+    stop: () => stopChild(child),
+  };
+}
+
 async function main(): Promise<void> {
   installSignalCleanup();
   const host = await RemoteHost.start();
   onCleanup(() => host.close());
   const services = await startServices(host);
   for (let round = 0; round < Number(roundsArg); round++) {
-    for (const side of round % 2 ? (['port-linker', 'openssh'] as const) : (['openssh', 'port-linker'] as const)) {
+    const order = sides.map((_, i) => sides[(i + round) % sides.length] as ProfiledSide);
+    for (const side of order) {
       const profile = side === 'port-linker' && outDir;
-      const t = startTunnel(side, targetOf(host), {
-        forwards: [services.echo, services.iperf],
-        env: profile
-          ? { NODE_OPTIONS: `--require ${join(here, 'cpu-profile-hook.cjs')}`, CPU_PROFILE_DIR: outDir }
-          : {},
-      });
+      const forwards = [services.echo, services.iperf];
+      const t =
+        side === 'bare'
+          ? startBare(targetOf(host), forwards)
+          : startTunnel(side, targetOf(host), {
+              forwards,
+              env: {
+                NODE_OPTIONS: [
+                  plNodeOptions ?? '',
+                  profile ? `--require ${join(here, 'cpu-profile-hook.cjs')}` : '',
+                ].join(' '),
+                ...(profile ? { CPU_PROFILE_DIR: outDir } : {}),
+              },
+            });
       try {
         await waitUsable(services.echo, 20_000, t.dead);
+        if (warm) await sequentialFigures(services.echo, Number(warm));
         const pid = t.child.pid ?? 0;
         const io0 = syscalls(pid);
         const cpu0 = cpuSplit(pid);
+        const threads0 = threadCpu(pid);
         const r = await work(services.echo, services.iperf);
         const cpu1 = cpuSplit(pid);
         const user = cpu1.user - cpu0.user;
         const sys = cpu1.sys - cpu0.sys;
         const io1 = syscalls(pid);
+        const threads = [...threadCpu(pid)]
+          .map(([name, s]) => [name, s - (threads0.get(name) ?? 0)] as const)
+          .filter(([, s]) => s > 0)
+          .sort((a, b) => b[1] - a[1])
+          .map(([name, s]) => `${name} ${((s * 1e6) / r.units).toFixed(workload.endsWith('load') ? 0 : 1)}`)
+          .join(', ');
         const per = (x: number) => (x / r.units).toFixed(workload.endsWith('load') ? 0 : 1);
         process.stdout.write(
-          `${side.padEnd(11)} ${workload}: ${r.figure}; CPU user ${per(user * 1e6)} + sys ${per(sys * 1e6)} us, reads ${per(io1.r - io0.r)}, writes ${per(io1.w - io0.w)} per ${r.unit}\n`,
+          `${side.padEnd(11)} ${workload}: ${r.figure}; CPU user ${per(user * 1e6)} + sys ${per(sys * 1e6)} us, reads ${per(io1.r - io0.r)}, writes ${per(io1.w - io0.w)} per ${r.unit}; by thread: ${threads}\n`,
         );
       } finally {
         await t.stop();
