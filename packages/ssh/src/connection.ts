@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex, Readable, Writable } from 'node:stream';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
+import { quietChannelDestroy } from './channel-destroy.ts';
 import { widenReceiveWindow, windowForRoundTrip } from './channel-window.ts';
 import type { ResolvedHost } from './config-resolve.ts';
 import { ChannelError, hostLabel } from './errors.ts';
@@ -200,6 +201,7 @@ export class SshConnection extends EventEmitter {
         const opening = performance.now();
         this.#client.forwardOut('127.0.0.1', 0, dstHost, dstPort, (err, ch) => {
           if (!err) {
+            quietChannelDestroy(ch);
             widenReceiveWindow(ch, windowForRoundTrip(performance.now() - opening));
             return resolve(ch);
           }
