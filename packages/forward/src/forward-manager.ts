@@ -247,6 +247,7 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
       servers.kind === 'tcp'
         ? new TcpForward(spec, localPort, servers.servers, {
             dialer: () => this.#waitDialer(),
+            currentDialer: () => this.#dialer,
             log: (level, msg) => log(level, msg),
           })
         : new UdpForward(spec, localPort, servers.sockets, () => this.#udpSend);
