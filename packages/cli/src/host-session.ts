@@ -194,7 +194,10 @@ export class HostSession {
       );
       view?.setAgent(`${deployed.mode}/${transport}`);
       link.on('message', (m: Message) => this.#onAgentMessage(m));
-      link.on('log', (e) => log.log(e.level, e.message, { source: 'agent', target: e.target || undefined }));
+      // the agent's info lines (scanner chosen, watch started, ...) are detail for the user: shown with --log-level debug
+      link.on('log', (e) =>
+        log.log(e.level === 'info' ? 'debug' : e.level, e.message, { source: 'agent', target: e.target || undefined }),
+      );
       const exited = new Promise<string>((resolve) => link.once('exit', (reason: string) => resolve(reason)));
       link.send({ type: 'WatchRequest', ...this.#protocols(), intervalMs: WATCH_INTERVAL_MS });
       const reason = await Promise.race([exited, closed.then(() => 'connection closed')]);

@@ -230,7 +230,8 @@ export async function deployAgent(session: RemoteSession, options: DeployOptions
         : `${reasons.length > 0 ? `${reasons.join('; ')}; ` : ''}using the ${facts.platform} executable`;
     if (state === 'ok') {
       const remotePath = `${facts.cacheDir}/${artifact.sha256}`;
-      log('info', `agent mode ${mode} on ${facts.platform} (${reason}): cached ${label} verified, nothing uploaded`);
+      // debug: the CLI's own `agent: ...` line already says this at info
+      log('debug', `agent mode ${mode} on ${facts.platform} (${reason}): cached ${label} verified, nothing uploaded`);
       return done(
         await withQuic(
           { ...base, bytesUploaded, reason, remotePath, cached: true, command: startCommand(mode, facts, remotePath) },
