@@ -4,7 +4,8 @@
 // read the .cpuprofile with profile-summary.ts or Chrome DevTools.
 //   node --import tsx scripts/bench/profile-tunnel.ts upload|download|sequential|round-trip [ROUNDS] [OUTDIR]
 // Environment: SIDES=openssh,port-linker,bare (bare = bare-forwarder.mjs, plain ssh2: the floor for our code);
-// PL_NODE_OPTIONS=... is given to port-linker as NODE_OPTIONS (experiments); WARM=N runs N sequential connections through each tunnel before measuring (JIT-warm figures).
+// alt = port-linker from the bundle ALT_MAIN (A/B against another build: copy packages/cli/dist/main.js
+// aside, e.g. into packages/cli/dist/, before rebuilding); PL_NODE_OPTIONS=... is given to port-linker as NODE_OPTIONS (experiments); WARM=N runs N sequential connections through each tunnel before measuring (JIT-warm figures).
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -15,7 +16,7 @@ import { roundTripFigures, sequentialFigures } from './measure-latency.ts';
 import { iperfGbps } from './measure-throughput.ts';
 import { waitUsable } from './net-probe.ts';
 import { startServices } from './services.ts';
-import { type SshTarget, startTunnel, targetOf } from './tunnel.ts';
+import { portLinkerArgs, type SshTarget, startTunnel, targetOf } from './tunnel.ts';
 
 const [workload = 'upload', roundsArg = '3', outDir] = process.argv.slice(2);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -65,8 +66,8 @@ async function work(echo: number, iperf: number): Promise<{ figure: string; unit
   return { figure: `${gbps.toFixed(2)} Gbit/s`, units: (gbps * SECONDS) / 8, unit: 'GB' };
 }
 
-type ProfiledSide = 'openssh' | 'port-linker' | 'bare';
-const { SIDES: sidesEnv, WARM: warm, PL_NODE_OPTIONS: plNodeOptions } = process.env;
+type ProfiledSide = 'openssh' | 'port-linker' | 'bare' | 'alt';
+const { SIDES: sidesEnv, WARM: warm, PL_NODE_OPTIONS: plNodeOptions, ALT_MAIN: altMain } = process.env;
 const sides = (sidesEnv ?? 'openssh,port-linker').split(',') as ProfiledSide[];
 
 /** The bare ssh2 forwarder as a tunnel-like process. */
@@ -86,6 +87,21 @@ function startBare(t: SshTarget, ports: number[]) {
   };
 }
 
+/** port-linker from another bundle (ALT_MAIN), same arguments. */
+function startAlt(t: SshTarget, forwards: number[]) {
+  if (!altMain) throw new Error('SIDES has alt: set ALT_MAIN to a port-linker bundle (a copy of dist/main.js)');
+  const child = spawn(process.execPath, [altMain, ...portLinkerArgs(t, { forwards })], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, PORT_LINKER_LOG: 'warn', NODE_OPTIONS: plNodeOptions ?? '' },
+  });
+  track(child);
+  return {
+    child,
+    dead: () => (child.exitCode !== null ? `alt port-linker exited ${child.exitCode}` : undefined),
+    stop: () => stopChild(child, 'SIGINT'),
+  };
+}
+
 async function main(): Promise<void> {
   installSignalCleanup();
   const host = await RemoteHost.start();
@@ -99,16 +115,18 @@ async function main(): Promise<void> {
       const t =
         side === 'bare'
           ? startBare(targetOf(host), forwards)
-          : startTunnel(side, targetOf(host), {
-              forwards,
-              env: {
-                NODE_OPTIONS: [
-                  plNodeOptions ?? '',
-                  profile ? `--require ${join(here, 'cpu-profile-hook.cjs')}` : '',
-                ].join(' '),
-                ...(profile ? { CPU_PROFILE_DIR: outDir } : {}),
-              },
-            });
+          : side === 'alt'
+            ? startAlt(targetOf(host), forwards)
+            : startTunnel(side, targetOf(host), {
+                forwards,
+                env: {
+                  NODE_OPTIONS: [
+                    plNodeOptions ?? '',
+                    profile ? `--require ${join(here, 'cpu-profile-hook.cjs')}` : '',
+                  ].join(' '),
+                  ...(profile ? { CPU_PROFILE_DIR: outDir } : {}),
+                },
+              });
       try {
         await waitUsable(services.echo, 20_000, t.dead);
         if (warm) await sequentialFigures(services.echo, Number(warm));

@@ -74,6 +74,19 @@ function commonOptions(t: SshTarget): string[] {
   ];
 }
 
+/** port-linker's command line for a tunnel (after the program). */
+export function portLinkerArgs(t: SshTarget, opts: TunnelOptions = {}): string[] {
+  return [
+    '--json',
+    '--no-notify',
+    ...commonOptions(t),
+    ...(opts.auto ? ['--transport', opts.transport ?? agentTransport] : ['--no-auto']),
+    ...(opts.forwards ?? []).flatMap((p) => ['-L', `${p}:127.0.0.1:${p}`]),
+    ...(opts.extra ?? []),
+    `${t.user}@${t.address}`,
+  ];
+}
+
 /** Starts OpenSSH or port-linker forwarding `forwards` (remote 127.0.0.1:p -> local 127.0.0.1:p). */
 export function startTunnel(side: Side, t: SshTarget, opts: TunnelOptions = {}): Tunnel {
   const forwards = (opts.forwards ?? []).flatMap((p) => ['-L', `${p}:127.0.0.1:${p}`]);
@@ -114,18 +127,7 @@ export function startTunnel(side: Side, t: SshTarget, opts: TunnelOptions = {}):
       stop: () => stopChild(child),
     };
   }
-  const cli = new CliProcess(
-    [
-      '--json',
-      '--no-notify',
-      ...commonOptions(t),
-      ...(opts.auto ? ['--transport', opts.transport ?? agentTransport] : ['--no-auto']),
-      ...forwards,
-      ...(opts.extra ?? []),
-      dest,
-    ],
-    { PORT_LINKER_LOG: 'warn', ...opts.env },
-  );
+  const cli = new CliProcess(portLinkerArgs(t, opts), { PORT_LINKER_LOG: 'warn', ...opts.env });
   track(cli.child);
   return {
     side,
