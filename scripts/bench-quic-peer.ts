@@ -8,6 +8,10 @@ const tuning = JSON.parse(process.argv[2] ?? '{}') as QuicTuning;
 const id = await generateQuicIdentity('agent');
 const server = await QuicTransportServer.listen(id, '127.0.0.1', tuning);
 let received = 0;
+let conn: { conn: { stats(): { sent: number; recv: number } } } | undefined;
+server.on('connection', (c) => {
+  conn = c;
+});
 server.on('peer', (s: Duplex) => {
   s.write(acceptFrame('quic'));
   s.on('data', (c: Buffer) => {
@@ -16,5 +20,10 @@ server.on('peer', (s: Duplex) => {
   });
 });
 process.stdin.once('data', (d: Buffer) => server.expectClient(Buffer.from(d.toString().trim(), 'hex')));
-process.on('message', () => process.send?.({ received }));
+const report = () => {
+  const { user, system } = process.cpuUsage();
+  const st = conn?.conn.stats();
+  return { received, cpuMs: (user + system) / 1000, sent: st?.sent ?? 0, recv: st?.recv ?? 0 };
+};
+process.on('message', (m) => (m === 'exit' ? process.exit(0) : process.send?.(report())));
 process.stdout.write(`ready ${server.port} ${Buffer.from(id.fingerprint).toString('hex')}\n`);

@@ -20,6 +20,8 @@ const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1]) || 3
 const arg = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
 const kinds = (arg('--transports') ?? 'stdio,tcp,quic').split(',') as TransportName[];
 const only = arg('--only'); // 'ssh' (agent link over sshd) or 'quic' (QUIC class on loopback)
+const rowFilter = arg('--rows')?.split(','); // quic rows whose name contains one of these
+const profDir = arg('--prof'); // the two-process peer writes a .cpuprofile there
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -136,11 +138,30 @@ async function echoRoundTrips(t: Transport): Promise<number[]> {
   return rtt;
 }
 
+interface PeerReport {
+  received: number;
+  cpuMs: number;
+  sent: number;
+  recv: number;
+}
+interface SenderStats {
+  sent: number;
+  lost: number;
+  cwnd: number;
+  rtt: number;
+}
+
 /** Same as quicLoopback, but the agent side runs in its own process (as it does for real). */
 async function quicTwoProcess(tuning: QuicTuning, chunk: number) {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(import.meta.dirname, 'bench-quic-peer.ts'), JSON.stringify(tuning)],
+    [
+      ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []),
+      '--import',
+      'tsx',
+      join(import.meta.dirname, 'bench-quic-peer.ts'),
+      JSON.stringify(tuning),
+    ],
     {
       stdio: ['pipe', 'pipe', 'inherit', 'ipc'],
     },
@@ -155,6 +176,7 @@ async function quicTwoProcess(tuning: QuicTuning, chunk: number) {
   });
   const hostId = await generateQuicIdentity('host');
   child.stdin?.write(`${Buffer.from(hostId.fingerprint).toString('hex')}\n`);
+  let stats: (() => SenderStats) | undefined;
   const t = await connectQuicTransport({
     host: '127.0.0.1',
     port,
@@ -162,14 +184,20 @@ async function quicTwoProcess(tuning: QuicTuning, chunk: number) {
     identity: hostId,
     timeoutMs: 5000,
     tuning,
+    onConnection: (c) => {
+      const conn = (c as unknown as { conn: { stats(): SenderStats; pathStats(): SenderStats[] } }).conn;
+      stats = () => ({ ...conn.stats(), cwnd: conn.pathStats()[0]?.cwnd ?? 0, rtt: conn.pathStats()[0]?.rtt ?? 0 });
+    },
   });
   const rtt = await echoRoundTrips(t);
-  const received = () =>
-    new Promise<number>((resolve) => {
-      child.once('message', (m: { received: number }) => resolve(m.received));
+  const report = () =>
+    new Promise<PeerReport>((resolve) => {
+      child.once('message', (m: PeerReport) => resolve(m));
       child.send('report');
     });
-  const base = await received();
+  const base = await report();
+  const s0 = stats?.();
+  const cpu0 = process.cpuUsage();
   const data = new Uint8Array(chunk).fill(1);
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
@@ -177,36 +205,50 @@ async function quicTwoProcess(tuning: QuicTuning, chunk: number) {
     if (!t.send(data)) await new Promise((r) => t.once('drain', r));
   }
   const secs = (performance.now() - t0) / 1000;
-  const mibps = ((await received()) - base) / secs / 1048576;
+  const last = await report();
+  const cpu = process.cpuUsage(cpu0);
+  const s1 = stats?.();
+  const mibps = (last.received - base.received) / secs / 1048576;
   t.close();
-  child.kill();
-  return { mibps, p50: pct(rtt, 50), p99: pct(rtt, 99) };
+  child.send('exit');
+  const pkts = s0 && s1 ? (s1.sent - s0.sent) / secs : 0;
+  const extra =
+    `host cpu ${(((cpu.user + cpu.system) / 1000 / secs) * 0.1).toFixed(0)}% agent cpu ` +
+    `${((last.cpuMs - base.cpuMs) / secs / 10).toFixed(0)}%, ${pkts.toFixed(0)} pkt/s sent, ` +
+    `${s0 && s1 ? s1.lost - s0.lost : 0} lost, cwnd ${s1?.cwnd ?? 0}`;
+  return { mibps, p50: pct(rtt, 50), p99: pct(rtt, 99), extra };
 }
 
 if (only !== 'ssh') {
-  console.log('quic loopback, one stream        MiB/s   rtt p50    rtt p99');
+  // every row spells out all knobs, so rows mean the same whatever the transport's defaults are
+  const stock = { lightLocks: false, batch: false, socketBufferBytes: 0, readableChunkSize: 4096 };
+  const lib = { ...stock, initialMaxData: 10 << 20, initialMaxStreamData: 1 << 20 };
   const big = { initialMaxData: 32 << 20, initialMaxStreamData: 16 << 20, readableChunkSize: 256 << 10 };
-  const rows: Array<[string, QuicTuning, number]> = [
-    ['as shipped (1200 B packets)', { lightLocks: false }, 65536],
-    ['+ light recv lock', {}, 65536],
-    ['1350 B pkts, windows, light', { maxSendUdpPayloadSize: 1350, ...big }, 1048576],
-    ['65000 B pkts, as shipped', { maxSendUdpPayloadSize: 65000, lightLocks: false }, 1048576],
-    ['65000 B pkts + windows', { maxSendUdpPayloadSize: 65000, ...big, lightLocks: false }, 1048576],
-    ['65000 B pkts + windows + light', { maxSendUdpPayloadSize: 65000, ...big }, 1048576],
-  ];
-  for (const [name, tuning, chunk] of rows) {
-    const r = await quicLoopback(tuning, chunk);
+  const light = { lightLocks: true, batch: false, socketBufferBytes: 0 };
+  const batch = { lightLocks: true, batch: true, socketBufferBytes: 0 };
+  const buffers = { lightLocks: true, batch: true, socketBufferBytes: 4 << 20 };
+  const rows = (
+    [
+      ['library defaults (1350 B pkts)', { maxSendUdpPayloadSize: 1350, ...lib }, 65536],
+      ['1350 B, windows, light lock', { maxSendUdpPayloadSize: 1350, ...big, ...light }, 1048576],
+      ['1350 B, windows, batched', { maxSendUdpPayloadSize: 1350, ...big, ...batch }, 1048576],
+      ['1350 B, windows, batched, 4M buf', { maxSendUdpPayloadSize: 1350, ...big, ...buffers }, 1048576],
+      ['65000 B, library defaults', { maxSendUdpPayloadSize: 65000, ...lib }, 1048576],
+      ['65000 B, windows, light lock', { maxSendUdpPayloadSize: 65000, ...big, ...light }, 1048576],
+      ['65000 B, windows, batched', { maxSendUdpPayloadSize: 65000, ...big, ...batch }, 1048576],
+      ['65000 B, windows, batched, 4M buf', { maxSendUdpPayloadSize: 65000, ...big, ...buffers }, 1048576],
+    ] satisfies Array<[string, QuicTuning, number]>
+  ).filter(([name]) => !rowFilter || rowFilter.some((f) => name.includes(f)));
+  const print = (name: string, r: { mibps: number; p50: number; p99: number; extra?: string }) =>
     console.log(
-      `${name.padEnd(32)} ${r.mibps.toFixed(1).padStart(6)}   ${r.p50.toFixed(3)} ms  ${r.p99.toFixed(3)} ms`,
+      `${name.padEnd(34)} ${r.mibps.toFixed(1).padStart(6)}   ${r.p50.toFixed(3)} ms  ${r.p99.toFixed(3)} ms` +
+        (r.extra ? `  (${r.extra})` : ''),
     );
-  }
-  console.log('quic, agent side in its own process');
-  for (const [name, tuning, chunk] of rows) {
-    const r = await quicTwoProcess(tuning, chunk);
-    console.log(
-      `${name.padEnd(32)} ${r.mibps.toFixed(1).padStart(6)}   ${r.p50.toFixed(3)} ms  ${r.p99.toFixed(3)} ms`,
-    );
-  }
+  // headline: host and agent are different processes in a real deployment
+  console.log('quic loopback, one stream, agent in its own process MiB/s   rtt p50    rtt p99');
+  for (const [name, tuning, chunk] of rows) print(name, await quicTwoProcess(tuning, chunk));
+  console.log('quic loopback, one stream, both sides in one process');
+  for (const [name, tuning, chunk] of rows) print(name, await quicLoopback(tuning, chunk));
 }
 
 if (only !== 'quic') {

@@ -5,6 +5,7 @@ import Logger, { LogLevel } from '@matrixai/logger';
 import { QUICClient, type QUICConnection, QUICServer, type QUICStream, events as quicEvents } from '@matrixai/quic';
 import { encodeMessage } from '@port-linker/proto';
 import type { QuicConnector } from './negotiate.ts';
+import { batchConnection, lightenConnection } from './quic-fast-path.ts';
 import { certificateFingerprint, generateQuicIdentity, type QuicIdentity } from './quic-identity.ts';
 import { acceptFrame, readExactly } from './tcp-transport.ts';
 import { StreamTransport } from './transport.ts';
@@ -22,13 +23,36 @@ export interface QuicTuning {
   /** Connection- and stream-level flow-control windows. */
   initialMaxData?: number;
   initialMaxStreamData?: number;
-  /** Upper bounds of quiche's window auto-tuning (stream, connection). */
+  /** Upper bounds of quiche's window auto-tuning (stream, connection); @matrixai/quic 2.0.9 does not pass them on. */
   maxStreamWindow?: number;
   maxConnectionWindow?: number;
   /** Bytes the library pulls from a stream per read (its default, 4 KiB, costs one web-stream chunk per 4 KiB). */
   readableChunkSize?: number;
   /** Replace the library's per-packet receive lock with a plain mutex (default true; see lightenConnection). */
   lightLocks?: boolean;
+  /** Batch packet work per event-loop turn and send packets without per-packet events (see batchConnection). */
+  batch?: boolean;
+  /** SO_RCVBUF/SO_SNDBUF of the UDP socket (the kernel caps it at net.core.rmem_max/wmem_max). */
+  socketBufferBytes?: number;
+}
+
+/**
+ * Raises the UDP socket's kernel buffers: at the default (212 KiB, three 64 KiB datagrams) a burst of big
+ * packets overflows the receiver and quiche sees loss. `owner` is a QUICServer or QUICClient (their `socket`
+ * is a QUICSocket whose `socket` is the dgram.Socket); a library without that shape is left as it is.
+ */
+function raiseSocketBuffers(owner: unknown, bytes: number | undefined): void {
+  if (!bytes) return;
+  const udp = (owner as { socket?: { socket?: { setRecvBufferSize?: unknown } } }).socket?.socket as
+    | { setRecvBufferSize(n: number): void; setSendBufferSize(n: number): void }
+    | undefined;
+  if (typeof udp?.setRecvBufferSize !== 'function') return;
+  try {
+    udp.setRecvBufferSize(bytes);
+    udp.setSendBufferSize(bytes);
+  } catch {
+    // not permitted or not bound: the defaults stay
+  }
 }
 
 const quietLogger = () => new Logger('quic', LogLevel.WARN, []);
@@ -61,29 +85,6 @@ function pinConfig(identity: QuicIdentity, expect: () => Uint8Array | undefined,
       if (!want || !leaf) return BAD_CERTIFICATE;
       const got = certificateFingerprint(leaf);
       return got.length === want.length && timingSafeEqual(got, want) ? undefined : BAD_CERTIFICATE;
-    },
-  };
-}
-
-/**
- * Swaps the connection's receive lock (an @matrixai/async-locks Lock: every acquisition builds a
- * Timer, AbortSignals and a timeout error with a captured stack, ~20% of the CPU per packet) for a
- * plain promise-chain mutex with the same mutual exclusion. The first holder waits for the old lock.
- */
-export function lightenConnection(conn: QUICConnection): void {
-  const c = conn as unknown as {
-    recvLock: { withF: (f: () => Promise<unknown>) => Promise<unknown>; waitForUnlock?: () => Promise<void> };
-  };
-  const old = c.recvLock;
-  let tail: Promise<unknown> = old.waitForUnlock
-    ? Promise.resolve(old.waitForUnlock()).catch(() => {})
-    : Promise.resolve();
-  c.recvLock = {
-    withF(...args: unknown[]) {
-      const f = args[args.length - 1] as () => Promise<unknown>;
-      const run = tail.then(() => f());
-      tail = run.catch(() => {});
-      return run;
     },
   };
 }
@@ -136,20 +137,22 @@ function streamDuplex(stream: QUICStream): Duplex {
  * Agent side of the quic transport: a UDP socket with a fresh self-signed identity. It accepts
  * only a client whose certificate matches the fingerprint set by `expectClient` (delivered by the
  * host in TransportAccept over stdio); anything else fails the TLS handshake. Events: `peer`
- * (Duplex over the first bidirectional stream), `rejected` (why).
+ * (Duplex over the first bidirectional stream), `rejected` (why), `connection` (the QUICConnection, for diagnostics).
  */
 export class QuicTransportServer extends EventEmitter {
   readonly identity: QuicIdentity;
   readonly #server: QUICServer;
   #client: Uint8Array | undefined;
 
-  private constructor(server: QUICServer, identity: QuicIdentity, light: boolean) {
+  private constructor(server: QUICServer, identity: QuicIdentity, tuning: QuicTuning) {
     super();
     this.#server = server;
     this.identity = identity;
     server.addEventListener(quicEvents.EventQUICServerConnection.name, (evt: Event) => {
       const conn = (evt as unknown as { detail: QUICConnection }).detail;
-      if (light) lightenConnection(conn);
+      if (tuning.lightLocks ?? true) lightenConnection(conn);
+      if (tuning.batch) batchConnection(conn);
+      this.emit('connection', conn);
       let accepted = false;
       conn.addEventListener(
         quicEvents.EventQUICConnectionStream.name,
@@ -193,7 +196,8 @@ export class QuicTransportServer extends EventEmitter {
       logger: quietLogger(),
     });
     await server.start({ host, port: 0 });
-    self = new QuicTransportServer(server, identity, tuning.lightLocks ?? true);
+    raiseSocketBuffers(server, tuning.socketBufferBytes);
+    self = new QuicTransportServer(server, identity, tuning);
     return self;
   }
 
@@ -228,6 +232,8 @@ export interface QuicConnectOptions {
   identity: QuicIdentity;
   timeoutMs: number;
   tuning?: QuicTuning;
+  /** Diagnostics (bench): the established connection. */
+  onConnection?: (conn: QUICConnection) => void;
 }
 
 /**
@@ -266,6 +272,9 @@ export async function connectQuicTransport(o: QuicConnectOptions): Promise<Strea
     throw new TransportError('quic', `cannot connect to udp port ${o.port}: ${(cause as Error).message}`, { cause });
   }
   if (o.tuning?.lightLocks ?? true) lightenConnection(client.connection);
+  if (o.tuning?.batch) batchConnection(client.connection);
+  raiseSocketBuffers(client, o.tuning?.socketBufferBytes);
+  o.onConnection?.(client.connection);
   const stream = streamDuplex(client.connection.newStream('bidi'));
   stream.write(encodeMessage({ type: 'Ping', value: 0n }));
   const expected = Buffer.from(acceptFrame('quic'));
