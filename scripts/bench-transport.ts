@@ -227,21 +227,24 @@ if (only !== 'ssh') {
   const light = { lightLocks: true, batch: false, socketBufferBytes: 0 };
   const batch = { lightLocks: true, batch: true, socketBufferBytes: 0 };
   const buffers = { lightLocks: true, batch: true, socketBufferBytes: 4 << 20 };
+  const pkts = (n: number) => ({ maxSendUdpPayloadSize: n, maxRecvUdpPayloadSize: n });
   const rows = (
     [
-      ['library defaults (1350 B pkts)', { maxSendUdpPayloadSize: 1350, ...lib }, 65536],
-      ['1350 B, windows, light lock', { maxSendUdpPayloadSize: 1350, ...big, ...light }, 1048576],
-      ['1350 B, windows, batched', { maxSendUdpPayloadSize: 1350, ...big, ...batch }, 1048576],
-      ['1350 B, windows, batched, 4M buf', { maxSendUdpPayloadSize: 1350, ...big, ...buffers }, 1048576],
-      ['65000 B, library defaults', { maxSendUdpPayloadSize: 65000, ...lib }, 1048576],
-      ['65000 B, windows, light lock', { maxSendUdpPayloadSize: 65000, ...big, ...light }, 1048576],
-      ['65000 B, windows, batched', { maxSendUdpPayloadSize: 65000, ...big, ...batch }, 1048576],
-      ['65000 B, windows, batched, 4M buf', { maxSendUdpPayloadSize: 65000, ...big, ...buffers }, 1048576],
+      ['transport defaults (loopback: 65000 B)', {}, 1048576],
+      ['transport defaults, 1350 B pkts', pkts(1350), 1048576],
+      ['library defaults (1350 B pkts)', { ...pkts(1350), ...lib }, 65536],
+      ['1350 B, windows, light lock', { ...pkts(1350), ...big, ...light }, 1048576],
+      ['1350 B, windows, batched', { ...pkts(1350), ...big, ...batch }, 1048576],
+      ['1350 B, windows, batched, 4M buf', { ...pkts(1350), ...big, ...buffers }, 1048576],
+      ['65000 B, library defaults', { ...pkts(65000), ...lib }, 1048576],
+      ['65000 B, windows, light lock', { ...pkts(65000), ...big, ...light }, 1048576],
+      ['65000 B, windows, batched', { ...pkts(65000), ...big, ...batch }, 1048576],
+      ['65000 B, windows, batched, 4M buf', { ...pkts(65000), ...big, ...buffers }, 1048576],
     ] satisfies Array<[string, QuicTuning, number]>
   ).filter(([name]) => !rowFilter || rowFilter.some((f) => name.includes(f)));
   const print = (name: string, r: { mibps: number; p50: number; p99: number; extra?: string }) =>
     console.log(
-      `${name.padEnd(34)} ${r.mibps.toFixed(1).padStart(6)}   ${r.p50.toFixed(3)} ms  ${r.p99.toFixed(3)} ms` +
+      `${name.padEnd(38)} ${r.mibps.toFixed(1).padStart(6)}   ${r.p50.toFixed(3)} ms  ${r.p99.toFixed(3)} ms` +
         (r.extra ? `  (${r.extra})` : ''),
     );
   // headline: host and agent are different processes in a real deployment

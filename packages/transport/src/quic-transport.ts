@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { isIP } from 'node:net';
 import { Duplex } from 'node:stream';
 import Logger, { LogLevel } from '@matrixai/logger';
 import { QUICClient, type QUICConnection, QUICServer, type QUICStream, events as quicEvents } from '@matrixai/quic';
@@ -20,6 +21,8 @@ const BAD_CERTIFICATE = 298;
 export interface QuicTuning {
   /** Largest UDP payload sent (1200..65527; loopback and LANs take big ones). */
   maxSendUdpPayloadSize?: number;
+  /** Largest UDP payload the peer may send us (its own maximum is the smaller of both); default: maxSend. */
+  maxRecvUdpPayloadSize?: number;
   /** Connection- and stream-level flow-control windows. */
   initialMaxData?: number;
   initialMaxStreamData?: number;
@@ -28,12 +31,44 @@ export interface QuicTuning {
   maxConnectionWindow?: number;
   /** Bytes the library pulls from a stream per read (its default, 4 KiB, costs one web-stream chunk per 4 KiB). */
   readableChunkSize?: number;
-  /** Replace the library's per-packet receive lock with a plain mutex (default true; see lightenConnection). */
+  /** Replace the library's per-packet receive lock with a plain mutex (see lightenConnection). */
   lightLocks?: boolean;
   /** Batch packet work per event-loop turn and send packets without per-packet events (see batchConnection). */
   batch?: boolean;
   /** SO_RCVBUF/SO_SNDBUF of the UDP socket (the kernel caps it at net.core.rmem_max/wmem_max). */
   socketBufferBytes?: number;
+}
+
+/**
+ * What both sides use unless told otherwise (measured in ARCHITECTURE.md "Transports"): flow-control windows
+ * well above a loopback or LAN bandwidth-delay product, 256 KiB per stream read (the library's 4 KiB costs
+ * one web-stream chunk each), the light lock, batched packet work and 4 MiB socket buffers. Packet size is
+ * chosen per side: see QUIC_AGENT_PACKETS and hostPackets.
+ */
+export const QUIC_DEFAULT_TUNING: Readonly<QuicTuning> = {
+  initialMaxData: 32 << 20,
+  initialMaxStreamData: 16 << 20,
+  readableChunkSize: 256 << 10,
+  lightLocks: true,
+  batch: true,
+  socketBufferBytes: 4 << 20,
+};
+
+/**
+ * The agent offers to take and send packets of any size: quiche sends min(own maximum, peer's maximum to
+ * receive), so the host's choice (hostPackets) decides both directions.
+ */
+export const QUIC_AGENT_PACKETS: Readonly<QuicTuning> = { maxSendUdpPayloadSize: 65000, maxRecvUdpPayloadSize: 65527 };
+
+/**
+ * The host's packet size: 65000 B when the agent is on a loopback address (no fragmentation there), else
+ * 1350 B (the library's default: fits a 1500 B MTU with IPv6 and tunnel headers to spare; @matrixai/quic
+ * does not expose quiche's path-MTU discovery, and a bigger datagram would be IP-fragmented on a network).
+ */
+export function hostPackets(host: string): QuicTuning {
+  const loopback = isIP(host) !== 0 && (host === '::1' || host.startsWith('127.') || host === '::ffff:127.0.0.1');
+  const size = loopback ? 65000 : 1350;
+  return { maxSendUdpPayloadSize: size, maxRecvUdpPayloadSize: size };
 }
 
 /**
@@ -66,8 +101,9 @@ function pinConfig(identity: QuicIdentity, expect: () => Uint8Array | undefined,
     maxIdleTimeout: 30_000,
     keepAliveIntervalTime: 5_000,
     // quiche sends min(own max send, peer's max recv): both must be raised for big packets to happen
-    ...(tuning.maxSendUdpPayloadSize
-      ? { maxSendUdpPayloadSize: tuning.maxSendUdpPayloadSize, maxRecvUdpPayloadSize: tuning.maxSendUdpPayloadSize }
+    ...(tuning.maxSendUdpPayloadSize ? { maxSendUdpPayloadSize: tuning.maxSendUdpPayloadSize } : {}),
+    ...(tuning.maxRecvUdpPayloadSize || tuning.maxSendUdpPayloadSize
+      ? { maxRecvUdpPayloadSize: tuning.maxRecvUdpPayloadSize ?? tuning.maxSendUdpPayloadSize }
       : {}),
     ...(tuning.initialMaxData ? { initialMaxData: tuning.initialMaxData } : {}),
     ...(tuning.readableChunkSize ? { readableChunkSize: tuning.readableChunkSize } : {}),
@@ -150,7 +186,7 @@ export class QuicTransportServer extends EventEmitter {
     this.identity = identity;
     server.addEventListener(quicEvents.EventQUICServerConnection.name, (evt: Event) => {
       const conn = (evt as unknown as { detail: QUICConnection }).detail;
-      if (tuning.lightLocks ?? true) lightenConnection(conn);
+      if (tuning.lightLocks) lightenConnection(conn);
       if (tuning.batch) batchConnection(conn);
       this.emit('connection', conn);
       let accepted = false;
@@ -174,8 +210,9 @@ export class QuicTransportServer extends EventEmitter {
   static async listen(
     identity: QuicIdentity,
     host = '127.0.0.1',
-    tuning: QuicTuning = {},
+    given: QuicTuning = {},
   ): Promise<QuicTransportServer> {
+    const tuning = { ...QUIC_DEFAULT_TUNING, ...QUIC_AGENT_PACKETS, ...given };
     const hmacKey = randomBytes(32);
     let self: QuicTransportServer | undefined;
     const server = new QUICServer({
@@ -243,7 +280,8 @@ export interface QuicConnectOptions {
  */
 export async function connectQuicTransport(o: QuicConnectOptions): Promise<StreamTransport> {
   let mismatch = false;
-  const config = pinConfig(o.identity, () => o.fingerprint, o.tuning ?? {});
+  const tuning = { ...QUIC_DEFAULT_TUNING, ...hostPackets(o.host), ...o.tuning };
+  const config = pinConfig(o.identity, () => o.fingerprint, tuning);
   const verify = config.verifyCallback;
   config.verifyCallback = async (certs) => {
     const r = await verify(certs);
@@ -271,9 +309,9 @@ export async function connectQuicTransport(o: QuicConnectOptions): Promise<Strea
       );
     throw new TransportError('quic', `cannot connect to udp port ${o.port}: ${(cause as Error).message}`, { cause });
   }
-  if (o.tuning?.lightLocks ?? true) lightenConnection(client.connection);
-  if (o.tuning?.batch) batchConnection(client.connection);
-  raiseSocketBuffers(client, o.tuning?.socketBufferBytes);
+  if (tuning.lightLocks) lightenConnection(client.connection);
+  if (tuning.batch) batchConnection(client.connection);
+  raiseSocketBuffers(client, tuning.socketBufferBytes);
   o.onConnection?.(client.connection);
   const stream = streamDuplex(client.connection.newStream('bidi'));
   stream.write(encodeMessage({ type: 'Ping', value: 0n }));

@@ -4,8 +4,11 @@ export { batchConnection, lightenConnection, QUIC_FAST_PATH_FOR } from './quic-f
 export { certificateFingerprint, generateQuicIdentity, type QuicIdentity } from './quic-identity.ts';
 export {
   connectQuicTransport,
+  hostPackets,
   listenQuic,
+  QUIC_AGENT_PACKETS,
   QUIC_ALPN,
+  QUIC_DEFAULT_TUNING,
   type QuicConnectOptions,
   QuicTransportServer,
   type QuicTuning,
