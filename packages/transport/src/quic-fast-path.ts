@@ -63,6 +63,13 @@ interface ConnectionInternals {
   dispatchEvent(e: Event): boolean;
 }
 
+const batched = new WeakSet<object>();
+
+/** Whether batchConnection took over this connection (false: the library's stock path runs it). */
+export function isBatched(conn: QUICConnection): boolean {
+  return batched.has(conn);
+}
+
 /** Bytes carved into outgoing packets before a fresh buffer is taken (one allocation per ~4-190 packets). */
 const SLAB_BYTES = 256 * 1024;
 
@@ -82,6 +89,7 @@ const SLAB_BYTES = 256 * 1024;
  */
 export function batchConnection(conn: QUICConnection): boolean {
   const c = conn as unknown as ConnectionInternals;
+  if (batched.has(conn)) return true;
   const native = c.conn;
   const udp = c.socket?.socket;
   if (
@@ -144,8 +152,12 @@ export function batchConnection(conn: QUICConnection): boolean {
 
   const flush = () => {
     scheduled = false;
+    if (native.isClosed()) return; // the library's own timer settles a closed connection
     if (!fast()) {
-      stockSend.call(c).catch(() => {});
+      // draining or a stopped connection: the stock pass (its ready-check may refuse, synchronously or not)
+      try {
+        stockSend.call(c).catch(() => {});
+      } catch {}
       return;
     }
     try {
@@ -196,5 +208,6 @@ export function batchConnection(conn: QUICConnection): boolean {
     stream.addEventListener(quicEvents.EventQUICStreamSend.name, streamSend);
   }
   c.handleEventQUICStreamSend = streamSend;
+  batched.add(conn);
   return true;
 }

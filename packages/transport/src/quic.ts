@@ -1,6 +1,6 @@
 // QUIC entry point (`@port-linker/transport/quic`): kept apart so importing the package never loads the native addon.
 
-export { batchConnection, lightenConnection, QUIC_FAST_PATH_FOR } from './quic-fast-path.ts';
+export { batchConnection, isBatched, lightenConnection, QUIC_FAST_PATH_FOR } from './quic-fast-path.ts';
 export { certificateFingerprint, generateQuicIdentity, type QuicIdentity } from './quic-identity.ts';
 export {
   connectQuicTransport,
