@@ -5,7 +5,8 @@
 //   node --import tsx scripts/bench/profile-tunnel.ts upload|download|sequential|round-trip [ROUNDS] [OUTDIR]
 // Environment: SIDES=openssh,port-linker,bare (bare = bare-forwarder.mjs, plain ssh2: the floor for our code);
 // alt = port-linker from the bundle ALT_MAIN (A/B against another build: copy packages/cli/dist/main.js
-// aside, e.g. into packages/cli/dist/, before rebuilding); PL_NODE_OPTIONS=... is given to port-linker as NODE_OPTIONS (experiments); WARM=N runs N sequential connections through each tunnel before measuring (JIT-warm figures).
+// aside, e.g. into packages/cli/dist/, before rebuilding; or a wrapper .mjs that calls v8.setFlagsFromString and imports
+// dist/main.js, for V8 flags NODE_OPTIONS refuses); PL_NODE_OPTIONS=... is given to port-linker as NODE_OPTIONS (experiments); WARM=N runs N sequential connections through each tunnel before measuring (JIT-warm figures).
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -35,7 +36,10 @@ function cpuSplit(pid: number): { user: number; sys: number } {
   return { user: Number(f[11]) / 100, sys: Number(f[12]) / 100 };
 }
 
-/** User+system CPU seconds per thread name (main thread, libuv pool, V8 workers...) of a process so far. */
+/**
+ * CPU seconds per thread name (main thread, libuv pool, V8 workers...) of a process so far, from schedstat
+ * (nanoseconds on CPU: finer than the 10 ms ticks of /proc stat, which blur per-connection figures).
+ */
 function threadCpu(pid: number): Map<string, number> {
   const out = new Map<string, number>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
@@ -43,8 +47,8 @@ function threadCpu(pid: number): Map<string, number> {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '');
       const name = tid === String(pid) ? 'main' : comm;
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
+      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      out.set(name, (out.get(name) ?? 0) + ns / 1e9);
     } catch {
       // the thread ended meanwhile
     }
@@ -102,11 +106,25 @@ function startAlt(t: SshTarget, forwards: number[]) {
   };
 }
 
+/** Main-thread CPU us per unit of work, per side and run (printed as medians at the end). */
+const mainCpu = new Map<string, number[]>();
+
+function printMedians(unit: string): void {
+  for (const [side, xs] of mainCpu) {
+    const s = [...xs].sort((a, b) => a - b);
+    const med = s.length % 2 ? s[(s.length - 1) / 2] : ((s[s.length / 2 - 1] ?? 0) + (s[s.length / 2] ?? 0)) / 2;
+    process.stdout.write(
+      `${side.padEnd(11)} main thread: median ${med?.toFixed(1)} (${s[0]?.toFixed(1)}-${s[s.length - 1]?.toFixed(1)}) us CPU per ${unit}, ${s.length} runs\n`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   installSignalCleanup();
   const host = await RemoteHost.start();
   onCleanup(() => host.close());
   const services = await startServices(host);
+  let unit = '';
   for (let round = 0; round < Number(roundsArg); round++) {
     const order = sides.map((_, i) => sides[(i + round) % sides.length] as ProfiledSide);
     for (const side of order) {
@@ -139,13 +157,17 @@ async function main(): Promise<void> {
         const user = cpu1.user - cpu0.user;
         const sys = cpu1.sys - cpu0.sys;
         const io1 = syscalls(pid);
-        const threads = [...threadCpu(pid)]
+        const threads1 = threadCpu(pid);
+        const threads = [...threads1]
           .map(([name, s]) => [name, s - (threads0.get(name) ?? 0)] as const)
           .filter(([, s]) => s > 0)
           .sort((a, b) => b[1] - a[1])
           .map(([name, s]) => `${name} ${((s * 1e6) / r.units).toFixed(workload.endsWith('load') ? 0 : 1)}`)
           .join(', ');
+        const main = (((threads1.get('main') ?? 0) - (threads0.get('main') ?? 0)) * 1e6) / r.units;
+        mainCpu.set(side, [...(mainCpu.get(side) ?? []), main]);
         const per = (x: number) => (x / r.units).toFixed(workload.endsWith('load') ? 0 : 1);
+        unit = r.unit;
         process.stdout.write(
           `${side.padEnd(11)} ${workload}: ${r.figure}; CPU user ${per(user * 1e6)} + sys ${per(sys * 1e6)} us, reads ${per(io1.r - io0.r)}, writes ${per(io1.w - io0.w)} per ${r.unit}; by thread: ${threads}\n`,
         );
@@ -154,6 +176,7 @@ async function main(): Promise<void> {
       }
     }
   }
+  printMedians(unit);
 }
 
 main()
