@@ -31,4 +31,4 @@ integration=(test/*.test.ts)
 files=("${unit[@]}")
 $unit_only || files+=("${integration[@]}")
 echo "test: running ${#files[@]} test files" >&2
-exec node --import tsx --test --test-concurrency=2 --test-timeout=600000 "${files[@]}"
+exec node --import tsx --test --test-concurrency=2 --test-timeout=180000 "${files[@]}"

@@ -333,11 +333,24 @@ export class RemoteHost {
   }
 
   /** Kills everything started here (by PID), deletes veth and namespace, removes the temp dir. Idempotent. */
+  /**
+   * SIGKILLs whatever still runs in the namespace (sshd session processes, agents, services) and waits until it is
+   * gone. Deleting the link first would strand the host side of their TCP connections: a FIN sent after the link is
+   * gone never arrives, and a test process holding such a socket (an ssh2 client) never exits.
+   */
+  async #killNamespaceProcesses(): Promise<void> {
+    const pids = async () =>
+      (await run(['ip', 'netns', 'pids', this.ns], { allowFail: true })).stdout.split('\n').filter(Boolean).map(Number);
+    for (const p of await pids()) killTree(p, 'SIGKILL');
+    await waitFor(async () => (await pids()).length === 0, `processes of ${this.ns} to exit`, 5000, 50).catch(() => {});
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     for (const child of this.#services) if (child.pid) killTree(child.pid, 'SIGKILL');
     await this.stopSshd();
+    await this.#killNamespaceProcesses();
     for (const user of this.#users) await run(['userdel', user], { allowFail: true });
     await run([...this.#parentIp(), 'link', 'del', `${this.ns}a`], { allowFail: true });
     await run(['ip', 'netns', 'del', this.ns], { allowFail: true });

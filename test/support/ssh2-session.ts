@@ -102,8 +102,12 @@ export class Ssh2Session implements RemoteSession {
     );
   }
 
-  /** Ends the connection. */
+  /**
+   * Ends the connection, and destroys the socket if it is not closed 500 ms later (a server killed by the harness may
+   * never answer: a half-open socket would keep the test process alive).
+   */
   close(): void {
     this.client.end();
+    setTimeout(() => this.client.destroy(), 500).unref();
   }
 }
