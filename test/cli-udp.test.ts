@@ -1,34 +1,10 @@
 import assert from 'node:assert/strict';
-import { createSocket, type Socket } from 'node:dgram';
-import { once } from 'node:events';
+import { createSocket } from 'node:dgram';
 import { after, before, describe, test } from 'node:test';
 import { RemoteHost, waitFor } from './harness/index.ts';
 import { CliProcess } from './support/cli-process.ts';
 import { tcpRoundTrip } from './support/tcp-client.ts';
-
-async function udpClient(family: 'udp4' | 'udp6' = 'udp4'): Promise<Socket> {
-  const s = createSocket(family);
-  s.bind(0, family === 'udp4' ? '127.0.0.1' : '::1');
-  await once(s, 'listening');
-  return s;
-}
-
-/** Sends `data` to 127.0.0.1:port and resolves with the first reply (retrying: UDP may drop). */
-async function udpAsk(s: Socket, port: number, data: Buffer, host = '127.0.0.1'): Promise<Buffer> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const reply = new Promise<Buffer | undefined>((resolve) => {
-      const t = setTimeout(() => resolve(undefined), 1000);
-      s.once('message', (m: Buffer) => {
-        clearTimeout(t);
-        resolve(m);
-      });
-    });
-    s.send(data, port, host);
-    const got = await reply;
-    if (got) return got;
-  }
-  throw new Error(`no UDP reply from ${host}:${port}`);
-}
+import { udpAsk, udpClient } from './support/udp-client.ts';
 
 describe('UDP mirroring through the agent (real sshd)', () => {
   let host: RemoteHost;

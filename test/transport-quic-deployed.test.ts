@@ -2,8 +2,6 @@
 // uploaded into its cache, the single executable loads its embedded copy; fallback to tcp when UDP is dropped.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +10,7 @@ import { RemoteHost } from './harness/index.ts';
 import { AGENT_DIST, builtExecutable, ensureAgentBundle, ROOT } from './support/agent-bundle.ts';
 import { CliProcess } from './support/cli-process.ts';
 import { tcpRoundTrip } from './support/tcp-client.ts';
+import { udpAskOnce } from './support/udp-client.ts';
 
 /** Builds agent-quic.cjs and the addon copy when missing or older than the transport sources. */
 function ensureQuicBundle(): void {
@@ -20,30 +19,6 @@ function ensureQuicBundle(): void {
   const newest = Math.max(...readdirSync(src).map((f) => statSync(join(src, f)).mtimeMs));
   if (!existsSync(out) || !existsSync(join(AGENT_DIST, 'quic-linux-x64.node')) || statSync(out).mtimeMs < newest)
     execFileSync(process.execPath, [join(ROOT, 'scripts', 'bundle.mjs'), 'quic'], { stdio: 'inherit' });
-}
-
-/** Sends `data` to 127.0.0.1:port over UDP until a reply comes (UDP may drop). */
-async function udpAsk(port: number, data: Buffer): Promise<Buffer> {
-  const s = createSocket('udp4');
-  s.bind(0, '127.0.0.1');
-  await once(s, 'listening');
-  try {
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const reply = new Promise<Buffer | undefined>((resolve) => {
-        const t = setTimeout(() => resolve(undefined), 700);
-        s.once('message', (m: Buffer) => {
-          clearTimeout(t);
-          resolve(m);
-        });
-      });
-      s.send(data, port, '127.0.0.1');
-      const got = await reply;
-      if (got) return got;
-    }
-    throw new Error(`no UDP reply from 127.0.0.1:${port}`);
-  } finally {
-    s.close();
-  }
 }
 
 const quicExecutable = (): boolean => {
@@ -83,7 +58,7 @@ describe('quic transport with a deployed agent (real sshd)', () => {
       await cli.forwardFor(tcp.port);
       await cli.forwardFor(udp.port, 'udp');
       assert.ok((await tcpRoundTrip(tcp.port, Buffer.from('over quic'))).equals(Buffer.from('over quic')));
-      assert.equal((await udpAsk(udp.port, Buffer.from('datagram'))).toString(), 'datagram');
+      assert.equal((await udpAskOnce(udp.port, Buffer.from('datagram'))).toString(), 'datagram');
       assert.ok(!/unavailable/.test(cli.stderr), 'no fallback warning');
 
       await host.exec(['kill', '-9', String(first.pid)]);
@@ -94,7 +69,7 @@ describe('quic transport with a deployed agent (real sshd)', () => {
       );
       assert.equal(second.transport, 'quic', 'the restarted agent negotiates quic again');
       assert.equal(second.bytes_uploaded, 0, 'agent and QUIC files come from the verified cache');
-      assert.equal((await udpAsk(udp.port, Buffer.from('again'))).toString(), 'again');
+      assert.equal((await udpAskOnce(udp.port, Buffer.from('again'))).toString(), 'again');
       await tcp.stop();
     } finally {
       await cli.stop();

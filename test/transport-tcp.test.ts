@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,30 +14,7 @@ import { ensureAgentBundle } from './support/agent-bundle.ts';
 import { CliProcess } from './support/cli-process.ts';
 import { Ssh2Session } from './support/ssh2-session.ts';
 import { tcpRoundTrip } from './support/tcp-client.ts';
-
-/** Sends `data` to 127.0.0.1:port over UDP until a reply comes (UDP may drop). */
-async function udpAsk(port: number, data: Buffer): Promise<Buffer> {
-  const s = createSocket('udp4');
-  s.bind(0, '127.0.0.1');
-  await once(s, 'listening');
-  try {
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const reply = new Promise<Buffer | undefined>((resolve) => {
-        const t = setTimeout(() => resolve(undefined), 700);
-        s.once('message', (m: Buffer) => {
-          clearTimeout(t);
-          resolve(m);
-        });
-      });
-      s.send(data, port, '127.0.0.1');
-      const got = await reply;
-      if (got) return got;
-    }
-    throw new Error(`no UDP reply from 127.0.0.1:${port}`);
-  } finally {
-    s.close();
-  }
-}
+import { udpAskOnce } from './support/udp-client.ts';
 
 /** A direct-tcpip dialer on an ssh2 session. */
 function dialer(session: Ssh2Session) {
@@ -77,7 +53,7 @@ describe('tcp transport (real sshd)', () => {
       await cli.forwardFor(tcp.port);
       await cli.forwardFor(udp.port, 'udp');
       assert.ok((await tcpRoundTrip(tcp.port, Buffer.from('over tcp'))).equals(Buffer.from('over tcp')));
-      assert.equal((await udpAsk(udp.port, Buffer.from('datagram'))).toString(), 'datagram');
+      assert.equal((await udpAskOnce(udp.port, Buffer.from('datagram'))).toString(), 'datagram');
       assert.ok(!/unavailable/.test(cli.stderr), 'no fallback warning');
       const own = (await host.exec(['ss', '-Htlnp'])).stdout
         .split('\n')
@@ -93,7 +69,7 @@ describe('tcp transport (real sshd)', () => {
         20_000,
       );
       assert.equal(second.transport, 'tcp', 'the restarted agent negotiates tcp again');
-      assert.equal((await udpAsk(udp.port, Buffer.from('again'))).toString(), 'again');
+      assert.equal((await udpAskOnce(udp.port, Buffer.from('again'))).toString(), 'again');
       await tcp.stop();
       await udp.stop();
     } finally {
