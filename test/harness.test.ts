@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { Client } from 'ssh2';
 import { RemoteHost, run } from './harness/index.ts';
@@ -75,6 +76,22 @@ describe('test harness: a real sshd in a namespace', () => {
     assert.equal(local.stdout.trim(), '');
     assert.notEqual(remote.stdout.trim(), '');
     await svc.stop();
+  });
+
+  test('quietShell: sessions see an empty ~root/.bashrc; the machine keeps its own', {
+    skip: !existsSync('/root/.bashrc') && 'no /root/.bashrc on this machine',
+  }, async () => {
+    const before = readFileSync('/root/.bashrc');
+    const quiet = await RemoteHost.start({ quietShell: true });
+    try {
+      const r = await run(['ssh', ...quiet.sshArgs(), 'wc -c < /root/.bashrc']);
+      assert.equal(r.stdout.trim(), '0');
+      assert.ok(readFileSync('/root/.bashrc').equals(before), 'the machine still sees its own file');
+      const mounts = await run(['grep', '-c', 'bashrc', '/proc/self/mountinfo'], { allowFail: true });
+      assert.equal(mounts.stdout.trim(), '0', "the bind mount stays inside sshd's mount namespace");
+    } finally {
+      await quiet.close();
+    }
   });
 
   test('close() removes the namespace and kills sshd', async () => {

@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   log(
     `harness host (namespace + sshd), cipher ${CIPHER} pinned on both sides, agent transport ${args.transport}, ${runs} runs`,
   );
-  const host = await RemoteHost.start({ sshdConfig: [`SetEnv XDG_CACHE_HOME=${xdg}`] });
+  const host = await RemoteHost.start({ sshdConfig: [`SetEnv XDG_CACHE_HOME=${xdg}`], quietShell: true });
   onCleanup(() => host.close());
   const services = await startServices(host);
   const listeners = new Listeners(host);

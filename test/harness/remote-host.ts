@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,8 @@ import { killTree } from './process-tree.ts';
 import { type RunResult, run, waitFor } from './run.ts';
 
 const SERVICE = join(dirname(fileURLToPath(import.meta.url)), 'service.mjs');
+/** `sh -c` body: bind-mount $1 over /root/.bashrc, then exec the rest of the arguments (see quietShell). */
+const MOUNT_THEN_EXEC = 'f=$1; shift; mount --bind "$f" /root/.bashrc && exec "$@"';
 
 /** Options of a harness remote host. */
 export interface RemoteHostOptions {
@@ -18,6 +20,13 @@ export interface RemoteHostOptions {
   sftp?: boolean;
   /** Put this host behind another: its veth pair links to `behind`'s namespace, not the root one. */
   behind?: RemoteHost;
+  /**
+   * Hide this machine's `~root/.bashrc` from sshd and its sessions (an empty file bind-mounted over it, in the
+   * private mount namespace `ip netns exec` gives sshd). bash sources ~/.bashrc even for `bash -c` when sshd runs it,
+   * and this dev machine's one runs `pyenv init` (~110-150 ms per SSH exec): the benchmark wants a remote whose
+   * shell start-up is as cheap as Debian's default ~/.bashrc, which returns at once when not interactive.
+   */
+  quietShell?: boolean;
 }
 
 /** A service started inside the namespace. */
@@ -226,9 +235,15 @@ export class RemoteHost {
     if (this.#sshd) return;
     mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }); // privilege separation dir: sshd refuses to start without it
     const log = join(this.dir, 'sshd.log');
+    const argv = ['/usr/sbin/sshd', '-D', '-e', '-f', join(this.dir, 'sshd_config'), '-E', log];
+    const quiet = this.#options.quietShell && existsSync('/root/.bashrc');
+    if (quiet) writeFileSync(join(this.dir, 'empty.bashrc'), '');
+    // `exec` keeps the PID: the child stays sshd itself (stopSshd kills it and its session processes)
     const sshd = spawn(
       'ip',
-      ['netns', 'exec', this.ns, '/usr/sbin/sshd', '-D', '-e', '-f', join(this.dir, 'sshd_config'), '-E', log],
+      quiet
+        ? ['netns', 'exec', this.ns, 'sh', '-c', MOUNT_THEN_EXEC, 'sh', join(this.dir, 'empty.bashrc'), ...argv]
+        : ['netns', 'exec', this.ns, ...argv],
       { stdio: 'ignore' },
     );
     this.#sshd = sshd;
@@ -332,7 +347,6 @@ export class RemoteHost {
     return parent ? ['ip', '-n', parent] : ['ip'];
   }
 
-  /** Kills everything started here (by PID), deletes veth and namespace, removes the temp dir. Idempotent. */
   /**
    * SIGKILLs whatever still runs in the namespace (sshd session processes, agents, services) and waits until it is
    * gone. Deleting the link first would strand the host side of their TCP connections: a FIN sent after the link is
@@ -345,6 +359,7 @@ export class RemoteHost {
     await waitFor(async () => (await pids()).length === 0, `processes of ${this.ns} to exit`, 5000, 50).catch(() => {});
   }
 
+  /** Kills everything started here (by PID), deletes veth and namespace, removes the temp dir. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
