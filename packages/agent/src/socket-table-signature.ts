@@ -12,7 +12,7 @@ import { openSync, readSync } from 'node:fs';
  * Example: `TCP: inuse 5 orphan 0 tw 26 alloc 45 mem 3` -> `TCP: inuse 5 tw 26`.
  *
  * Blind spot, by choice: a listener closing while another opens within the same tick cancels out in
- * `inuse`; the watch loop's forced full rescan every few seconds catches it. An earlier version also
+ * `inuse`; the watch loop's forced full rescan (every 15 s) catches it. An earlier version also
  * watched the last PID handed out (a restart is a new process), but on a machine that starts processes
  * all the time (a dev box, CI) that made the agent rescan about once a second for nothing: 0.75 % CPU
  * idle instead of the 0.5 % budget, to shorten a rare case from 5 s to 1 s.
