@@ -1,11 +1,7 @@
-// Bench (not a test): round trip and UDP-relay throughput of the agent link over each transport,
-// against a real sshd in a harness namespace. Usage: npm run bench:transport [-- --seconds 3]
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type AgentLink, deployAgent, loadQuicConnector, startAgent } from '@port-linker/deploy';
 import type { Message, TransportName } from '@port-linker/proto';
-import { acceptFrame, type Transport } from '@port-linker/transport';
+import { acceptFrame } from '@port-linker/transport';
 import {
   connectQuicTransport,
   generateQuicIdentity,
@@ -15,6 +11,8 @@ import {
 import { RemoteHost } from '../test/harness/index.ts';
 import { ensureAgentBundle } from '../test/support/agent-bundle.ts';
 import { Ssh2Session } from '../test/support/ssh2-session.ts';
+import { echoRoundTrips, quicTwoProcess } from './bench/measure-quic.ts';
+import { percentile } from './bench/stats.ts';
 
 const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1]) || 3;
 const arg = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
@@ -22,11 +20,6 @@ const kinds = (arg('--transports') ?? 'stdio,tcp,quic').split(',') as TransportN
 const only = arg('--only'); // 'ssh' (agent link over sshd) or 'quic' (QUIC class on loopback)
 const rowFilter = arg('--rows')?.split(','); // quic rows whose name contains one of these
 const profDir = arg('--prof'); // the two-process peer writes a .cpuprofile there
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
-}
 
 /** Sequential Ping/Pong round trips (ms). */
 async function roundTrips(link: AgentLink, n: number): Promise<number[]> {
@@ -121,102 +114,7 @@ async function quicLoopback(tuning: QuicTuning, chunk: number) {
   const mibps = (received - base) / secs / 1048576;
   t.close();
   await server.close();
-  return { mibps, p50: pct(rtt, 50), p99: pct(rtt, 99) };
-}
-
-/** 200 one-byte round trips through an echoing transport, in ms each. */
-async function echoRoundTrips(t: Transport): Promise<number[]> {
-  const rtt: number[] = [];
-  for (let i = 0; i < 200; i++) {
-    const t0 = performance.now();
-    await new Promise<void>((resolve) => {
-      t.once('data', () => resolve());
-      t.send(Uint8Array.of(0xee));
-    });
-    rtt.push(performance.now() - t0);
-  }
-  return rtt;
-}
-
-interface PeerReport {
-  received: number;
-  cpuMs: number;
-  sent: number;
-  recv: number;
-}
-interface SenderStats {
-  sent: number;
-  lost: number;
-  cwnd: number;
-  rtt: number;
-}
-
-/** Same as quicLoopback, but the agent side runs in its own process (as it does for real). */
-async function quicTwoProcess(tuning: QuicTuning, chunk: number) {
-  const child = spawn(
-    process.execPath,
-    [
-      ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []),
-      '--import',
-      'tsx',
-      join(import.meta.dirname, 'bench-quic-peer.ts'),
-      JSON.stringify(tuning),
-    ],
-    {
-      stdio: ['pipe', 'pipe', 'inherit', 'ipc'],
-    },
-  );
-  const [port, fp] = await new Promise<[number, string]>((resolve) => {
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d;
-      const m = /ready (\d+) ([0-9a-f]+)/.exec(out);
-      if (m) resolve([Number(m[1]), m[2] ?? '']);
-    });
-  });
-  const hostId = await generateQuicIdentity('host');
-  child.stdin?.write(`${Buffer.from(hostId.fingerprint).toString('hex')}\n`);
-  let stats: (() => SenderStats) | undefined;
-  const t = await connectQuicTransport({
-    host: '127.0.0.1',
-    port,
-    fingerprint: Buffer.from(fp, 'hex'),
-    identity: hostId,
-    timeoutMs: 5000,
-    tuning,
-    onConnection: (c) => {
-      const conn = (c as unknown as { conn: { stats(): SenderStats; pathStats(): SenderStats[] } }).conn;
-      stats = () => ({ ...conn.stats(), cwnd: conn.pathStats()[0]?.cwnd ?? 0, rtt: conn.pathStats()[0]?.rtt ?? 0 });
-    },
-  });
-  const rtt = await echoRoundTrips(t);
-  const report = () =>
-    new Promise<PeerReport>((resolve) => {
-      child.once('message', (m: PeerReport) => resolve(m));
-      child.send('report');
-    });
-  const base = await report();
-  const s0 = stats?.();
-  const cpu0 = process.cpuUsage();
-  const data = new Uint8Array(chunk).fill(1);
-  const t0 = performance.now();
-  const end = t0 + seconds * 1000;
-  while (performance.now() < end) {
-    if (!t.send(data)) await new Promise((r) => t.once('drain', r));
-  }
-  const secs = (performance.now() - t0) / 1000;
-  const last = await report();
-  const cpu = process.cpuUsage(cpu0);
-  const s1 = stats?.();
-  const mibps = (last.received - base.received) / secs / 1048576;
-  t.close();
-  child.send('exit');
-  const pkts = s0 && s1 ? (s1.sent - s0.sent) / secs : 0;
-  const extra =
-    `host cpu ${(((cpu.user + cpu.system) / 1000 / secs) * 0.1).toFixed(0)}% agent cpu ` +
-    `${((last.cpuMs - base.cpuMs) / secs / 10).toFixed(0)}%, ${pkts.toFixed(0)} pkt/s sent, ` +
-    `${s0 && s1 ? s1.lost - s0.lost : 0} lost, cwnd ${s1?.cwnd ?? 0}`;
-  return { mibps, p50: pct(rtt, 50), p99: pct(rtt, 99), extra };
+  return { mibps, p50: percentile(rtt, 50), p99: percentile(rtt, 99) };
 }
 
 if (only !== 'ssh') {
@@ -249,7 +147,7 @@ if (only !== 'ssh') {
     );
   // headline: host and agent are different processes in a real deployment
   console.log('quic loopback, one stream, agent in its own process MiB/s   rtt p50    rtt p99');
-  for (const [name, tuning, chunk] of rows) print(name, await quicTwoProcess(tuning, chunk));
+  for (const [name, tuning, chunk] of rows) print(name, await quicTwoProcess(tuning, chunk, seconds, profDir));
   console.log('quic loopback, one stream, both sides in one process');
   for (const [name, tuning, chunk] of rows) print(name, await quicLoopback(tuning, chunk));
 }
@@ -280,7 +178,7 @@ if (only !== 'quic') {
       const small = await udpThroughput(link, echo.port, 1200, 64);
       const big = await udpThroughput(link, echo.port, 16 * 1024, 16);
       console.log(
-        `${kind.padEnd(9)}  ${pct(rtt, 50).toFixed(3)} ms  ${pct(rtt, 99).toFixed(3)} ms  ` +
+        `${kind.padEnd(9)}  ${percentile(rtt, 50).toFixed(3)} ms  ${percentile(rtt, 99).toFixed(3)} ms  ` +
           `${small.pps.toFixed(0)} pkt/s ${small.mibps.toFixed(1)} MiB/s  ` +
           `${big.pps.toFixed(0)} pkt/s ${big.mibps.toFixed(1)} MiB/s`,
       );

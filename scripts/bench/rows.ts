@@ -2,6 +2,7 @@ import type { Row, RowContext } from './bench-types.ts';
 import { agentIdleFigures } from './measure-agent.ts';
 import { detectionFigures, manyPortsFigure } from './measure-detection.ts';
 import { roundTripFigures, sequentialFigures } from './measure-latency.ts';
+import { quicTwoProcess } from './measure-quic.ts';
 import { concurrentFigures, rssWithForwards } from './measure-scale.ts';
 import { autoStartFigures, startToUsable } from './measure-startup.ts';
 import { iperfGbps } from './measure-throughput.ts';
@@ -44,7 +45,6 @@ function transportRow(transport: string): Row {
         id: 'mibs',
         label: `agent transport ${transport}: UDP 16 KiB datagrams echoed`,
         unit: 'MiB/s',
-        ...(transport === 'quic' ? { target: { kind: 'abs' as const, op: '>=' as const, value: 50 } } : {}),
       },
     ],
     measure: async (ctx) => {
@@ -288,6 +288,30 @@ export const ROWS: Row[] = [
   transportRow('stdio'),
   transportRow('tcp'),
   transportRow('quic'),
+  {
+    // the QUIC class itself (issue target: >= 50 MiB/s on one stream on loopback), as shipped: on loopback the host
+    // picks 65000 B packets; 1350 B is what a real network path gets
+    id: 'quic-stream',
+    phase: 'solo',
+    sides: PL,
+    quick: false,
+    runs: 3,
+    figures: [
+      {
+        id: 'loopback',
+        label: 'QUIC one stream on loopback, agent side in its own process',
+        unit: 'MiB/s',
+        target: { kind: 'abs', op: '>=', value: 50 },
+      },
+      { id: 'mtu', label: 'QUIC one stream, 1350 B packets (real-network size)', unit: 'MiB/s' },
+    ],
+    measure: async () => {
+      const pkts = (n: number) => ({ maxSendUdpPayloadSize: n, maxRecvUdpPayloadSize: n });
+      const loopback = await quicTwoProcess({}, 1 << 20, 3);
+      const mtu = await quicTwoProcess(pkts(1350), 1 << 20, 3);
+      return { loopback: loopback.mibps, mtu: mtu.mibps };
+    },
+  },
   {
     id: 'wan',
     phase: 'wan',
