@@ -107,6 +107,10 @@ describe('ssh connection helpers against a real sshd', () => {
     });
   });
 
+  test('knows the address its TCP connection reached', () => {
+    assert.equal(conn.remoteAddress, host.address);
+  });
+
   test('reports whether the native crypto binding is in use', () => {
     assert.equal(typeof conn.nativeCrypto, 'boolean');
     assert.equal(conn.nativeCrypto, true, 'ssh2 native binding should be built in this workspace');

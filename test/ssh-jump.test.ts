@@ -72,6 +72,7 @@ describe('jump hosts: a chain where only the previous hop can reach the next', (
     const conn = await connect(target, { env: {} });
     const r = await conn.exec('ip -4 -o addr show');
     assert.ok(r.stdout.toString().includes(c.address), 'ran on the target');
+    assert.equal(conn.remoteAddress, undefined, 'no TCP socket of its own through a jump chain');
     const closed = new Promise<string>((resolve) => conn.once('close', resolve));
     conn.close();
     await closed;

@@ -160,7 +160,7 @@ export class HostSession {
           log: (level: Level, msg: string) => log.log(level, msg),
           transport: this.#cfg.transport,
           dial: (h, p) => conn.forwardOut(h, p),
-          ...(quic ? { quic: () => this.#quicConnector() } : {}),
+          ...(quic ? { quic: () => this.#quicConnector(conn) } : {}),
         });
       } catch (err) {
         if (gone || signal.aborted) return;
@@ -217,14 +217,14 @@ export class HostSession {
   }
 
   /**
-   * The QUIC side for this host (loaded only for `--transport quic`): UDP to the address the SSH connection
-   * reached (the first address of HostName, as the TCP connect tried first). Through a jump host or
-   * ProxyCommand that address is usually not reachable over UDP: the attempt times out and tcp is used.
+   * The QUIC side for this host (loaded only for `--transport quic`): UDP to the address the SSH connection's TCP
+   * socket reached. Through a jump host or ProxyCommand there is no such socket: HostName is resolved instead, and
+   * that address is usually not reachable over UDP (the attempt times out and tcp is used).
    */
-  async #quicConnector() {
-    const { hostname, proxyJump, proxyCommand } = this.#host;
-    if (proxyJump.length > 0 || proxyCommand)
-      this.#deps.log.info(`quic: SSH goes through a jump host or ProxyCommand; trying UDP to ${hostname} directly`);
+  async #quicConnector(conn: SshConnection) {
+    if (conn.remoteAddress) return loadQuicConnector(conn.remoteAddress);
+    const { hostname } = this.#host;
+    this.#deps.log.info(`quic: SSH goes through a jump host or ProxyCommand; trying UDP to ${hostname} directly`);
     const { address } = await lookup(hostname).catch((err: Error) => {
       throw new Error(`cannot resolve ${hostname} for UDP: ${err.message}`);
     });

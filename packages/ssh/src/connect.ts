@@ -266,7 +266,7 @@ async function establish(
     client.on('ready', () => {
       ready = true;
       poolCipherPackets(client);
-      resolve(new SshConnection(host, client, jumps, log));
+      resolve(new SshConnection(host, client, jumps, log, (sock as Partial<Socket>).remoteAddress));
     });
   });
 

@@ -42,6 +42,11 @@ export class SshConnection extends EventEmitter {
   readonly host: ResolvedHost;
   /** Whether ssh2's native crypto binding is in use. */
   readonly nativeCrypto: boolean = nativeCryptoAvailable;
+  /**
+   * The IP address the TCP connection reached, when port-linker connected directly; undefined through a jump host
+   * or ProxyCommand (the UDP of `--transport quic` aims here).
+   */
+  readonly remoteAddress: string | undefined;
   readonly #client: Client;
   readonly #jumps: SshConnection[];
   readonly #label: string;
@@ -50,9 +55,10 @@ export class SshConnection extends EventEmitter {
   #reason = 'connection closed';
 
   /** Wraps a ready ssh2 client; `jumps` are closed with it, and it closes when any of them closes. */
-  constructor(host: ResolvedHost, client: Client, jumps: SshConnection[], log: LogFn) {
+  constructor(host: ResolvedHost, client: Client, jumps: SshConnection[], log: LogFn, remoteAddress?: string) {
     super();
     this.host = host;
+    this.remoteAddress = remoteAddress;
     this.#client = client;
     this.#jumps = jumps;
     this.#label = hostLabel(host);
