@@ -2,14 +2,15 @@ import { openSync, readSync } from 'node:fs';
 
 /**
  * A cheap "did any socket table change" probe for Linux: the per-network-namespace counters of
- * /proc/net/sockstat and sockstat6 (`inuse` of TCP, UDP, TCP6, UDP6 and TCP `tw`). The `alloc`,
- * `orphan` and `mem` fields are machine-wide (every container's sockets move them), so they are dropped.
+ * /proc/net/sockstat and sockstat6 (`inuse` of TCP, UDP, TCP6, UDP6). The `alloc`, `orphan` and `mem` fields
+ * are machine-wide (every container's sockets move them), and `tw` (TIME_WAIT) only counts closed connections,
+ * which expire one by one for a minute after a burst of traffic (a rescan each tick for nothing): all dropped.
  *
  * Why: a full procfs scan reads /proc/net/tcp*, which the kernel answers by walking its whole socket
  * hash (measured 7-10 ms of system CPU per scan on a 2-core VM with 17 sockets); at one scan per
  * 150 ms that alone is ~6 % CPU. These files cost tens of microseconds. A listen() hashes the socket
  * (`TCP: inuse` +1; a UDP bind does the same for `UDP: inuse`), so a new listener moves the signature.
- * Example: `TCP: inuse 5 orphan 0 tw 26 alloc 45 mem 3` -> `TCP: inuse 5 tw 26`.
+ * Example: `TCP: inuse 5 orphan 0 tw 26 alloc 45 mem 3` -> `TCP: inuse 5`.
  *
  * Blind spot, by choice: a listener closing while another opens within the same tick cancels out in
  * `inuse`; the watch loop's forced full rescan (every 15 s) catches it. An earlier version also
@@ -42,7 +43,7 @@ export function socketTableSignature(procRoot = '/proc'): (() => string | undefi
     lastRaw = raw;
     let sig = '';
     for (const line of raw.split('\n')) {
-      if (/^(TCP|UDP)6?:/.test(line)) sig += `${line.replace(/ (orphan|alloc|mem|memory) \d+/g, '')}\n`;
+      if (/^(TCP|UDP)6?:/.test(line)) sig += `${line.replace(/ (orphan|tw|alloc|mem|memory) \d+/g, '')}\n`;
     }
     lastSig = sig;
     return sig;

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ListeningSocket, MessageOf } from '@port-linker/proto';
+import { MAX_CHURN_BACKOFF_MS, WatchLoop } from './watch-loop.ts';
+
+const socket = (port: number): ListeningSocket => ({ protocol: 'tcp', port, address: '127.0.0.1', process: 'svc' });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A loop at the 50 ms minimum whose signature moves on every read (connection churn) unless `still`. */
+function churningLoop() {
+  const state = { sockets: [socket(1000)], scans: 0, still: false, reads: 0 };
+  const deltas: MessageOf<'ScanDelta'>[] = [];
+  const loop = new WatchLoop({ tcp: true, udp: false }, 50, {
+    scan: async () => {
+      state.scans++;
+      return { sockets: state.sockets, malformed: 0 };
+    },
+    send: (d) => deltas.push(d),
+    whenWritable: async () => {},
+    log: () => {},
+    signature: () => (state.still ? 'still' : `moved ${state.reads++}`),
+    fullRescanMs: 60_000,
+  });
+  return { state, deltas, loop };
+}
+
+test('connection churn (signature moving every tick, listeners unchanged) backs the scans off', async () => {
+  const { state, loop } = churningLoop();
+  try {
+    await sleep(2000);
+    // without the back-off: one scan per tick, ~40; with it: 50, 100, 200, 400, 800, 1000 ms apart
+    assert.ok(state.scans <= 10, `${state.scans} scans in 2 s of churn`);
+    assert.ok(state.scans >= 4, `${state.scans} scans: churn is still looked at`);
+    assert.ok(loop.skipped > 20);
+  } finally {
+    loop.stop();
+  }
+});
+
+test('a listener appearing during churn is seen within the back-off cap, and resets it', async () => {
+  const { state, deltas, loop } = churningLoop();
+  try {
+    await sleep(1500); // backed off to the cap by now
+    state.sockets = [socket(1000), socket(2000)];
+    const t0 = performance.now();
+    while (!deltas.some((d) => d.added.some((s) => s.port === 2000))) {
+      assert.ok(performance.now() - t0 < MAX_CHURN_BACKOFF_MS + 500, 'new listener seen within the cap');
+      await sleep(10);
+    }
+    // the productive scan reset the back-off: the next change is scanned within a tick or two
+    state.sockets = [socket(1000)];
+    const t1 = performance.now();
+    while (!deltas.some((d) => d.removed.some((s) => s.port === 2000))) {
+      assert.ok(performance.now() - t1 < 400, 'after a change, the next one is scanned at once again');
+      await sleep(10);
+    }
+  } finally {
+    loop.stop();
+  }
+});
+
+test('a quiet remote is scanned at the next tick after a change', async () => {
+  const { state, deltas, loop } = churningLoop();
+  try {
+    state.still = true;
+    await sleep(300);
+    const scans = state.scans;
+    await sleep(300);
+    assert.equal(state.scans, scans, 'no scan while the signature stands still');
+    state.sockets = [socket(1000), socket(3000)];
+    state.still = false; // one move
+    const t0 = performance.now();
+    while (!deltas.some((d) => d.added.some((s) => s.port === 3000))) {
+      assert.ok(performance.now() - t0 < 300, 'seen at the next tick');
+      await sleep(5);
+    }
+  } finally {
+    loop.stop();
+  }
+});
