@@ -24,7 +24,11 @@ test('signature keeps the TCP/UDP counters, drops mem fields, and is undefined w
     writeFileSync(join(root, 'net', 'sockstat'), 'TCP: inuse 6 orphan 0 tw 26 alloc 46 mem 3\nUDP: inuse 1 mem 9\n');
     assert.equal(read6?.(), 'TCP: inuse 6\nUDP: inuse 1\nTCP6: inuse 2\nUDP6: inuse 0\n', 're-read each call');
     writeFileSync(join(root, 'net', 'sockstat'), 'TCP: inuse 6 orphan 0 tw 3 alloc 46 mem 3\nUDP: inuse 1 mem 9\n');
-    assert.equal(read6?.(), 'TCP: inuse 6\nUDP: inuse 1\nTCP6: inuse 2\nUDP6: inuse 0\n', 'TIME_WAIT expiry is no change');
+    assert.equal(
+      read6?.(),
+      'TCP: inuse 6\nUDP: inuse 1\nTCP6: inuse 2\nUDP6: inuse 0\n',
+      'TIME_WAIT expiry is no change',
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
