@@ -100,7 +100,12 @@ export async function installArtifact(
   }
   const tmp = `${dir}/.tmp-${randomBytes(12).toString('hex')}`;
   let via: UploadVia = 'sftp';
-  const what = artifact.kind === 'quic' ? 'a QUIC file' : `the ${artifact.kind} agent`;
+  const what =
+    artifact.kind !== 'quic'
+      ? `the ${artifact.kind} agent`
+      : artifact.platform
+        ? `the QUIC addon for ${artifact.platform}`
+        : 'the QUIC bundle';
   log('info', `uploading ${what} (${(data.byteLength / 1024).toFixed(0)} KiB) to ${dir}...`);
   try {
     await session.writeFile(tmp, data, 0o600);
