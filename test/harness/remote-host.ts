@@ -197,12 +197,7 @@ export class RemoteHost {
   /** Options for OpenSSH's `ssh` that reach this host with its key and known_hosts. */
   sshArgs(): string[] {
     return [
-      '-i',
-      this.clientKeyPath,
-      '-o',
-      `UserKnownHostsFile=${this.knownHostsPath}`,
-      '-o',
-      'StrictHostKeyChecking=yes',
+      ...this.portLinkerArgs(),
       '-o',
       'BatchMode=yes',
       '-o',
@@ -213,7 +208,10 @@ export class RemoteHost {
     ];
   }
 
-  /** Options that make port-linker reach this host with its key and known_hosts (the target goes last: `target`). */
+  /**
+   * Options that make port-linker (or ssh) reach this host with its key and known_hosts (the target goes last:
+   * `target`).
+   */
   portLinkerArgs(): string[] {
     return [
       '-i',

@@ -145,18 +145,25 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
   async close(): Promise<void> {
     this.#closed = true;
     await this.#queue;
-    for (const [key, f] of this.#active) {
-      if (f instanceof UdpForward) f.close();
-      else f.destroy();
-      this.#active.delete(key);
-      this.emit('forward_removed', {
-        protocol: f.spec.protocol,
-        remote_port: f.spec.remotePort,
-        local_port: f.localPort,
-        reason: 'shutdown',
-      });
-    }
+    for (const f of this.#active.values()) this.#remove(f, 'shutdown');
     for (const w of this.#waiters.splice(0)) w(undefined);
+  }
+
+  /**
+   * Takes a forward out of the active set and says so. Shutdown cuts its open connections; a remote port that
+   * went away only stops new ones (open connections finish on their own).
+   */
+  #remove(f: TcpForward | UdpForward, reason: ForwardRemovedEvent['reason']): void {
+    if (f instanceof UdpForward) f.close();
+    else if (reason === 'shutdown') f.destroy();
+    else f.stopAccepting();
+    this.#active.delete(f.spec.key);
+    this.emit('forward_removed', {
+      protocol: f.spec.protocol,
+      remote_port: f.spec.remotePort,
+      local_port: f.localPort,
+      reason,
+    });
   }
 
   async #apply(desired: readonly ForwardSpec[]): Promise<void> {
@@ -164,15 +171,7 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
     const want = new Map(desired.map((s) => [s.key, s]));
     for (const [key, f] of this.#active) {
       if (want.has(key) && sameTarget(want.get(key), f.spec)) continue;
-      if (f instanceof UdpForward) f.close();
-      else f.stopAccepting();
-      this.#active.delete(key);
-      this.emit('forward_removed', {
-        protocol: f.spec.protocol,
-        remote_port: f.spec.remotePort,
-        local_port: f.localPort,
-        reason: 'remote_closed',
-      });
+      this.#remove(f, 'remote_closed');
     }
     for (const key of this.#skipped) if (!want.has(key)) this.#skipped.delete(key);
     for (const spec of want.values()) {
