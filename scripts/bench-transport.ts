@@ -11,7 +11,7 @@ import {
 import { RemoteHost } from '../test/harness/index.ts';
 import { ensureAgentBundle } from '../test/support/agent-bundle.ts';
 import { Ssh2Session } from '../test/support/ssh2-session.ts';
-import { echoRoundTrips, quicTwoProcess } from './bench/measure-quic.ts';
+import { echoRoundTrips, packetSize, quicTwoProcess } from './bench/measure-quic.ts';
 import { percentile } from './bench/stats.ts';
 
 const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1]) || 3;
@@ -125,7 +125,7 @@ if (only !== 'ssh') {
   const light = { lightLocks: true, batch: false, socketBufferBytes: 0 };
   const batch = { lightLocks: true, batch: true, socketBufferBytes: 0 };
   const buffers = { lightLocks: true, batch: true, socketBufferBytes: 4 << 20 };
-  const pkts = (n: number) => ({ maxSendUdpPayloadSize: n, maxRecvUdpPayloadSize: n });
+  const pkts = packetSize;
   const rows = (
     [
       ['transport defaults (loopback: 65000 B)', {}, 1048576],

@@ -8,6 +8,11 @@ import { percentile } from './stats.ts';
 
 const PEER = join(import.meta.dirname, '..', 'bench-quic-peer.ts');
 
+/** QUIC tuning that fixes the UDP payload size both ways (quiche sends min(own send, peer's receive limit)). */
+export function packetSize(n: number): QuicTuning {
+  return { maxSendUdpPayloadSize: n, maxRecvUdpPayloadSize: n };
+}
+
 /** 200 one-byte round trips through an echoing transport, in ms each. */
 export async function echoRoundTrips(t: Transport): Promise<number[]> {
   const rtt: number[] = [];

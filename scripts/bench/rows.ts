@@ -2,7 +2,7 @@ import type { Row, RowContext } from './bench-types.ts';
 import { agentIdleFigures } from './measure-agent.ts';
 import { detectionFigures, manyPortsFigure } from './measure-detection.ts';
 import { roundTripFigures, sequentialFigures } from './measure-latency.ts';
-import { quicTwoProcess } from './measure-quic.ts';
+import { packetSize, quicTwoProcess } from './measure-quic.ts';
 import { concurrentFigures, rssWithForwards } from './measure-scale.ts';
 import { autoStartFigures, startToUsable } from './measure-startup.ts';
 import { iperfGbps } from './measure-throughput.ts';
@@ -306,9 +306,8 @@ export const ROWS: Row[] = [
       { id: 'mtu', label: 'QUIC one stream, 1350 B packets (real-network size)', unit: 'MiB/s' },
     ],
     measure: async () => {
-      const pkts = (n: number) => ({ maxSendUdpPayloadSize: n, maxRecvUdpPayloadSize: n });
       const loopback = await quicTwoProcess({}, 1 << 20, 3);
-      const mtu = await quicTwoProcess(pkts(1350), 1 << 20, 3);
+      const mtu = await quicTwoProcess(packetSize(1350), 1 << 20, 3);
       return { loopback: loopback.mibps, mtu: mtu.mibps };
     },
   },
