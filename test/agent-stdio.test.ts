@@ -83,8 +83,9 @@ describe('agent on stdio pipes (bundled agent.cjs under node)', () => {
     script = ensureAgentBundle();
   });
 
-  test('a new listen() reaches the host as a ScanDelta in < 250 ms p50; stdout is frames only', async () => {
+  test('a new listen() reaches the host as a ScanDelta in < 250 ms p50; stdout is frames only', async (t) => {
     const agent = runLocal([process.execPath, script, '--silence-timeout-ms', '20000']);
+    t.after(() => agent.child.kill()); // a failed wait must not leave it running for its silence timeout
     const latencies = await watchLatencies(agent, 12);
     const p50 = latencies[Math.floor(latencies.length / 2)] ?? Infinity;
     assert.ok(p50 < 250, `p50 ${p50.toFixed(0)} ms (all: ${latencies.map((l) => l.toFixed(0)).join(' ')})`);
@@ -124,6 +125,7 @@ describe('agent single executable (linux-x64)', () => {
     assert.equal(version.status, 0, version.stderr);
     assert.equal(JSON.parse(version.stdout).version, manifest.agentVersion);
     const agent = runLocal([exe]);
+    t.after(() => agent.child.kill());
     agent.send({ type: 'Ping', value: 77n });
     const latencies = await watchLatencies(agent, 3);
     assert.ok((latencies[1] ?? Infinity) < 1000, `latencies ${latencies.join(' ')}`);
