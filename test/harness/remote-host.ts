@@ -4,10 +4,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_EXCLUDES } from '@port-linker/forward';
 import { assertHarnessAvailable } from './preflight.ts';
 import { killTree } from './process-tree.ts';
 import { type RunResult, run, waitFor } from './run.ts';
 
+type ServiceMode = 'tcp-echo' | 'udp-echo' | 'http' | 'tcp-listen';
 const SERVICE = join(dirname(fileURLToPath(import.meta.url)), 'service.mjs');
 /** `sh -c` body: bind-mount $1 over /root/.bashrc, then exec the rest of the arguments (see quietShell). */
 const MOUNT_THEN_EXEC = 'f=$1; shift; mount --bind "$f" /root/.bashrc && exec "$@"';
@@ -292,8 +294,19 @@ export class RemoteHost {
     return child;
   }
 
-  /** Starts a test service (`tcp-echo`, `udp-echo`, `http`, `tcp-listen`) in the namespace; resolves when listening. */
-  async serve(mode: 'tcp-echo' | 'udp-echo' | 'http' | 'tcp-listen', port = 0, bind = '0.0.0.0'): Promise<Service> {
+  /**
+   * Starts a test service (`tcp-echo`, `udp-echo`, `http`, `tcp-listen`) in the namespace; resolves when listening.
+   * With port 0, a port that port-linker excludes by default (41641 is in the ephemeral range) is traded for another.
+   */
+  async serve(mode: ServiceMode, port = 0, bind = '0.0.0.0'): Promise<Service> {
+    for (;;) {
+      const service = await this.#serveOnce(mode, port, bind);
+      if (port !== 0 || !DEFAULT_EXCLUDES.includes(service.port)) return service;
+      await service.stop();
+    }
+  }
+
+  async #serveOnce(mode: ServiceMode, port: number, bind: string): Promise<Service> {
     const child = this.spawn([process.execPath, SERVICE, mode, String(port), bind]);
     const actual = await new Promise<number>((resolve, reject) => {
       let out = '';
