@@ -87,7 +87,7 @@ describe('quic transport with a deployed agent (real sshd)', () => {
       assert.equal(agent.transport, 'tcp');
       assert.match(
         cli.stderr,
-        /--transport quic unavailable \(agent offered quic, tcp, stdio; quic transport: cannot connect to udp port \d+[^)]*\); using tcp/,
+        /--transport quic unavailable \(agent offered quic, tcp, stdio; quic transport: cannot connect to udp port \d+ of \S+: QUIC Client create timeout, no answer in \d+ ms[^)]*\); using tcp/,
       );
       const tcp = await host.serve('tcp-echo', 0, '0.0.0.0');
       await cli.forwardFor(tcp.port);
@@ -119,6 +119,44 @@ describe('quic transport with a deployed agent (real sshd)', () => {
       await cli.forwardFor(tcp.port);
       assert.ok((await tcpRoundTrip(tcp.port, Buffer.from('sea'))).equals(Buffer.from('sea')));
       await tcp.stop();
+    } finally {
+      await cli.stop();
+    }
+  });
+});
+
+describe('quic transport to a remote reached over IPv6 (real sshd)', () => {
+  let host: RemoteHost;
+  let xdg: string;
+  before(async () => {
+    ensureAgentBundle();
+    ensureQuicBundle();
+    xdg = mkdtempSync(join(tmpdir(), 'pl-quic6-cache-'));
+    host = await RemoteHost.start({ ipv6: true, sshdConfig: [`SetEnv XDG_CACHE_HOME=${xdg}`] });
+  });
+  after(async () => {
+    await host?.close();
+    rmSync(xdg, { recursive: true, force: true });
+  });
+
+  test('user@v6addr --transport quic: the agent listens dual-stack, quic is negotiated over IPv6, TCP and UDP work', async () => {
+    const tcp = await host.serve('tcp-echo', 0, '::');
+    const udp = await host.serve('udp-echo', 0, '127.0.0.1');
+    const cli = new CliProcess([
+      '--json',
+      '--no-notify',
+      ...host.portLinkerArgs(),
+      '--transport',
+      'quic',
+      `${host.user}@${host.address6}`,
+    ]);
+    try {
+      const agent = await cli.waitEvent((e) => e.event === 'agent', 'agent', 20_000);
+      assert.equal(agent.transport, 'quic', cli.stderr.slice(-2000));
+      await cli.forwardFor(tcp.port);
+      await cli.forwardFor(udp.port, 'udp');
+      assert.ok((await tcpRoundTrip(tcp.port, Buffer.from('quic over v6'))).equals(Buffer.from('quic over v6')));
+      assert.equal((await udpAskOnce(udp.port, Buffer.from('dgram over v6'))).toString(), 'dgram over v6');
     } finally {
       await cli.stop();
     }

@@ -29,6 +29,8 @@ export interface RemoteHostOptions {
    * shell start-up is as cheap as Debian's default ~/.bashrc, which returns at once when not interactive.
    */
   quietShell?: boolean;
+  /** Also give both ends of the veth an IPv6 address (a random fd00::/8 /64) and have sshd listen on it: `address6`. */
+  ipv6?: boolean;
 }
 
 /** A service started inside the namespace. */
@@ -73,6 +75,12 @@ function hasExited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }
 
+/** The first 48 bits of a random unique-local /64 (`fdxx:xxxx:xxxx`; the subnet id stays 0). */
+function pickSubnet6(): string {
+  const h = randomBytes(5).toString('hex');
+  return `fd${h.slice(0, 2)}:${h.slice(2, 6)}:${h.slice(6, 10)}`;
+}
+
 function pickSubnet(): string {
   // 10.<100..249>.<0..255>: random per host; checked against addresses in use below.
   const b = randomBytes(2);
@@ -90,6 +98,8 @@ export class RemoteHost {
   readonly address: string;
   /** Address of the parent side of the veth pair. */
   readonly gateway: string;
+  /** The sshd's IPv6 address when started with `ipv6: true` (e.g. `fd5e:1c2a:9b01::2`). */
+  readonly address6: string | undefined;
   readonly port = 22;
   readonly user = 'root';
   /** Private temp dir (0700) holding keys, config and logs. */
@@ -107,6 +117,7 @@ export class RemoteHost {
     this.ns = ns;
     this.address = `${subnet}.2`;
     this.gateway = `${subnet}.1`;
+    this.address6 = options.ipv6 ? `${pickSubnet6()}::2` : undefined;
     this.dir = dir;
     this.clientKeyPath = join(dir, 'id_ed25519');
     this.knownHostsPath = join(dir, 'known_hosts');
@@ -153,6 +164,12 @@ export class RemoteHost {
     await run(['ip', '-n', this.ns, 'addr', 'add', `${subnet}.2/24`, 'dev', b]);
     await run(['ip', '-n', this.ns, 'link', 'set', b, 'up']);
     await run(['ip', '-n', this.ns, 'link', 'set', 'lo', 'up']);
+    if (this.address6) {
+      // nodad: usable at once (duplicate address detection would hold them "tentative" for a second or two)
+      const prefix = this.address6.slice(0, -1);
+      await run([...inParent, '-6', 'addr', 'add', `${prefix}1/64`, 'dev', a, 'nodad']);
+      await run(['ip', '-n', this.ns, '-6', 'addr', 'add', `${this.address6}/64`, 'dev', b, 'nodad']);
+    }
   }
 
   async #createKeys(): Promise<void> {
@@ -172,9 +189,11 @@ export class RemoteHost {
     writeFileSync(join(this.dir, 'authorized_keys'), readFileSync(`${this.clientKeyPath}.pub`));
     const pub = readFileSync(join(this.dir, 'host_ed25519.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' ');
     (this as { hostPublicKey: string }).hostPublicKey = pub;
-    writeFileSync(this.knownHostsPath, `${this.address} ${pub}\n`, { mode: 0o600 });
+    const names = this.address6 ? `${this.address},${this.address6}` : this.address;
+    writeFileSync(this.knownHostsPath, `${names} ${pub}\n`, { mode: 0o600 });
     const config = [
       `ListenAddress ${this.address}:${this.port}`,
+      ...(this.address6 ? [`ListenAddress [${this.address6}]:${this.port}`] : []),
       `HostKey ${join(this.dir, 'host_ed25519')}`,
       `AuthorizedKeysFile ${join(this.dir, 'authorized_keys')} .ssh/authorized_keys`,
       `PidFile ${join(this.dir, 'sshd.pid')}`,

@@ -28,7 +28,7 @@ export function quicLoader(from: AgentOptions['quic']): QuicLoader | undefined {
     (globalThis as Record<symbol, unknown>)[ADDON_PATH_KEY] = files.addon;
     // createRequire: in a single executable the plain `require` only loads builtins
     const mod = createRequire(files.bundle)(files.bundle) as QuicModule;
-    return mod.listenQuic('0.0.0.0');
+    return mod.listenQuic();
   };
 }
 

@@ -307,7 +307,13 @@ export async function connectQuicTransport(o: QuicConnectOptions): Promise<Strea
         "the agent's certificate does not match the fingerprint it offered over SSH: refused",
         { cause },
       );
-    throw new TransportError('quic', `cannot connect to udp port ${o.port}: ${(cause as Error).message}`, { cause });
+    // the library's errors carry their text in a static `description`, with an empty message
+    const why =
+      (cause as Error).message ||
+      ((cause as { constructor?: { description?: unknown } }).constructor?.description as string | undefined) ||
+      String(cause);
+    const hint = /timeout/i.test(why) ? `, no answer in ${o.timeoutMs} ms: is UDP blocked on the way?` : '';
+    throw new TransportError('quic', `cannot connect to udp port ${o.port} of ${o.host}: ${why}${hint}`, { cause });
   }
   if (tuning.lightLocks) lightenConnection(client.connection);
   if (tuning.batch) batchConnection(client.connection);
@@ -339,7 +345,17 @@ export async function quicConnector(host: string, tuning?: QuicTuning): Promise<
   };
 }
 
-/** The agent's QUIC loader: a fresh identity and a server on `host` (all interfaces by default). */
-export async function listenQuic(host = '0.0.0.0', tuning?: QuicTuning): Promise<QuicTransportServer> {
-  return QuicTransportServer.listen(await generateQuicIdentity('port-linker-agent'), host, tuning);
+/**
+ * The agent's QUIC loader: a fresh identity and a server on `host`. By default all interfaces of both families
+ * (`::` dual-stack, so a host that reached sshd over IPv6 reaches QUIC the same way), or all IPv4 ones where the
+ * remote has no IPv6 (the bind of `::` fails there).
+ */
+export async function listenQuic(host?: string, tuning?: QuicTuning): Promise<QuicTransportServer> {
+  const identity = await generateQuicIdentity('port-linker-agent');
+  if (host !== undefined) return QuicTransportServer.listen(identity, host, tuning);
+  try {
+    return await QuicTransportServer.listen(identity, '::', tuning);
+  } catch {
+    return QuicTransportServer.listen(identity, '0.0.0.0', tuning);
+  }
 }
