@@ -64,7 +64,7 @@ async function work(echo: number, iperf: number): Promise<{ figure: string; unit
   }
   if (workload === 'round-trip') {
     const r = await roundTripFigures(echo, 3000);
-    return { figure: `p50 ${r.p50.toFixed(0)} us`, units: 3000, unit: 'round trip' };
+    return { figure: `p50 ${r.p50.toFixed(0)} us p99 ${r.p99.toFixed(0)} us`, units: 3000, unit: 'round trip' };
   }
   const gbps = await iperfGbps(iperf, workload === 'download' ? 'download' : 'upload', SECONDS, 0);
   return { figure: `${gbps.toFixed(2)} Gbit/s`, units: (gbps * SECONDS) / 8, unit: 'GB' };
