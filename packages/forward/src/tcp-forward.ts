@@ -81,7 +81,6 @@ export class TcpForward {
   #accept(sock: Socket): void {
     this.#total++;
     this.#sockets.add(sock);
-    sock.setNoDelay(true);
     sock.once('close', () => {
       this.#sockets.delete(sock);
       this.#closedBytesIn += sock.bytesRead;
