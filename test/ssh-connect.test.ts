@@ -318,15 +318,26 @@ describe('ssh_config aliases, overrides, ProxyCommand, keepalives and cancellati
     const conn = await connect(target, { env: {} });
     const closed = new Promise<string>((resolve) => conn.once('close', resolve));
     const pids = (await run(['ip', 'netns', 'pids', host.ns])).stdout.split(/\s+/).filter((p) => p !== '');
-    for (const pid of pids) process.kill(Number(pid), 'SIGSTOP');
+    // a process may exit between the listing and the signal (ESRCH); the others must be continued whatever happens,
+    // or the next test finds sshd frozen
+    const signalAll = (sig: NodeJS.Signals) => {
+      for (const pid of pids) {
+        try {
+          process.kill(Number(pid), sig);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+        }
+      }
+    };
     const started = Date.now();
     try {
+      signalAll('SIGSTOP');
       const reason = await closed;
       const took = Date.now() - started;
       assert.match(reason, /keepalive/i);
       assert.ok(took < 6000, `closed after ${took} ms`);
     } finally {
-      for (const pid of pids) process.kill(Number(pid), 'SIGCONT');
+      signalAll('SIGCONT');
     }
   });
 
