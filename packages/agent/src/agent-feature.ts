@@ -8,6 +8,12 @@ export interface AgentContext {
   log(level: LogLevelName, target: string, message: string): void;
   /** True while stdout is congested: droppable traffic (UDP datagrams) should be dropped, not queued. */
   congested?(): boolean;
+  /**
+   * The feature opened or closed a socket of its own (a UDP flow, a transport listener). The watch loop then rescans
+   * at its next tick: the kernel counters it watches could have netted this change out against a service's (a flow
+   * closing as a restarted service binds), which would leave that service unseen until the forced rescan.
+   */
+  socketsChanged?(): void;
 }
 
 /**

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
 import {
@@ -30,6 +31,7 @@ class ListScanner implements Scanner {
 }
 
 const tcp = (port: number, address = '0.0.0.0'): ListeningSocket => ({ protocol: 'tcp', port, address, process: 'x' });
+const udp = (port: number): ListeningSocket => ({ protocol: 'udp', port, address: '127.0.0.1', process: 'x' });
 
 /** Runs the agent on in-memory streams and decodes everything it writes. */
 function start(argv: string[] = [], scanner = new ListScanner(), signature: (() => string) | null = null) {
@@ -156,6 +158,30 @@ describe('agent process', () => {
     sig = 'TCP: inuse 2';
     await a.waitFor('delta after the signature moved', () => a.of('ScanDelta').length === 2);
     assert.deepEqual(a.of('ScanDelta')[1]?.added, [tcp(81)]);
+    a.stdin.end();
+    await a.done;
+  });
+
+  test("the relay's own UDP sockets make the watch rescan, even when the counters stand still", async () => {
+    // a flow closing as a restarted service binds nets out in `UDP: inuse`: the agent must not rely on it moving
+    const a = start([], new ListScanner(), () => 'UDP: inuse 1');
+    const echo = createSocket('udp4');
+    echo.on('message', (m, r) => echo.send(m, r.port, r.address));
+    await new Promise<void>((r) => echo.bind(0, '127.0.0.1', r));
+    const port = echo.address().port;
+    a.scanner.sockets = [udp(port)];
+    a.send({ type: 'WatchRequest', tcp: true, udp: true, intervalMs: 50 });
+    await a.waitFor('full delta', () => a.of('ScanDelta').length === 1);
+    a.send({ type: 'StartUdpForward', port, address: '127.0.0.1' });
+    a.send({ type: 'UdpPacket', srcPort: 5000, dstPort: port, id: 1, data: Buffer.from('x') });
+    await a.waitFor('the echo', () => a.of('UdpPacket').length === 1);
+    const scans = a.scanner.scans;
+    a.scanner.sockets = [udp(port), udp(port + 1)];
+    a.send({ type: 'StopUdpForward', port });
+    await a.waitFor('a delta after the flow closed', () => a.of('ScanDelta').length === 2, 1000);
+    assert.ok(a.scanner.scans > scans);
+    assert.deepEqual(a.of('ScanDelta')[1]?.added, [udp(port + 1)]);
+    echo.close();
     a.stdin.end();
     await a.done;
   });

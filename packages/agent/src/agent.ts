@@ -176,6 +176,7 @@ export class Agent {
       send: (m) => void this.#deps.output.send(m),
       log: this.#deps.log,
       congested: () => this.#deps.output.congested,
+      socketsChanged: () => this.#watch?.rescanSoon(),
     };
   }
 

@@ -13,8 +13,10 @@ const TCP_EVENT_FIELDS = ['ActiveOpens', 'PassiveOpens', 'AttemptFails', 'EstabR
  * (-1 per end) cancels a new listener (+1) exactly, and with nothing else moving the listener waited for the next
  * forced rescan (15 s). That happened on a busy CI machine. A connection cannot close without moving `CurrEstab` (or
  * `EstabResets`, `AttemptFails` for one that never got established), and those are not moved by a listen(), so the
- * pair no longer cancels. What remains blind: a listener closing while another opens in the same tick, and a UDP
- * socket closing while another binds (UDP has no per-socket event counter); the forced rescan catches both.
+ * pair no longer cancels. The agent's own sockets (UDP relay flows, transport listeners) are not left to the counters:
+ * opening or closing one asks the watch loop for a rescan (AgentContext.socketsChanged). What remains blind: another
+ * program's listener closing while a new one opens in the same tick, and its UDP socket closing while another binds
+ * (UDP has no per-socket event counter); the forced rescan catches both.
  *
  * Dropped on purpose: `alloc`, `orphan` and `mem` (machine-wide: every container's sockets move them), `tw`
  * (TIME_WAIT entries expire one by one for a minute after a burst of traffic: a rescan each tick for nothing), and

@@ -115,10 +115,12 @@ export class TransportFeature implements AgentFeature {
     }
     this.#armed = undefined;
     this.#dropWaiting();
+    const hadListeners = this.#tcp !== undefined || this.#quic !== undefined;
     this.#tcp?.close();
     this.#tcp = undefined;
     void this.#quic?.close();
     this.#quic = undefined;
+    if (hadListeners) context.socketsChanged?.();
     context.log('info', 'agent.transport', `frames stay on stdio (host chose ${String(message.kind)})`);
   }
 

@@ -61,3 +61,25 @@ test('UdpRelay: replies are dropped (counted) while the host link is congested; 
   relay.close();
   echo.close();
 });
+
+test('UdpRelay tells the agent when it opens or closes a socket of its own (the watch then rescans)', async () => {
+  const echo = await echoServer();
+  const port = echo.address().port;
+  const relay = new UdpRelay(60_000);
+  let changes = 0;
+  const ctx: AgentContext = { ...context([]), socketsChanged: () => void changes++ };
+  relay.handle({ type: 'StartUdpForward', port, address: '127.0.0.1' }, ctx);
+  assert.equal(changes, 0, 'no socket yet');
+  relay.handle({ type: 'UdpPacket', srcPort: 1, dstPort: port, id: 1, data: Buffer.from('x') }, ctx);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(changes, 1, 'a flow bound its ephemeral port');
+  relay.handle({ type: 'StopUdpForward', port }, ctx);
+  assert.equal(changes, 2, 'the flow closed with its forward');
+  relay.handle({ type: 'StartUdpForward', port, address: '127.0.0.1' }, ctx);
+  relay.handle({ type: 'UdpPacket', srcPort: 1, dstPort: port, id: 2, data: Buffer.from('y') }, ctx);
+  await new Promise((r) => setTimeout(r, 100));
+  relay.expire(Date.now() + 120_000);
+  assert.equal(changes, 4, 'opened, then expired');
+  relay.close();
+  echo.close();
+});

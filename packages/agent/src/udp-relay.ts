@@ -35,6 +35,8 @@ export class UdpRelay implements AgentFeature {
   readonly #sweep: NodeJS.Timeout;
   /** Datagrams dropped (unknown port, congested link, send errors). */
   dropped = 0;
+  /** The agent's context, from the last message (the idle sweep has none of its own). */
+  #context: AgentContext | undefined;
 
   /** `idleMs` bounds how long an idle client mapping lives. */
   constructor(idleMs = UDP_IDLE_MS) {
@@ -51,6 +53,7 @@ export class UdpRelay implements AgentFeature {
   }
 
   handle(message: Message, ctx: AgentContext): void {
+    this.#context = ctx;
     switch (message.type) {
       case 'StartUdpForward':
         if (!this.#targets.has(message.port))
@@ -72,14 +75,17 @@ export class UdpRelay implements AgentFeature {
 
   /** Closes client sockets idle since before `now - idleMs`. */
   expire(now: number): void {
+    let closed = 0;
     for (const t of this.#targets.values()) {
       for (const [id, f] of t.flows) {
         if (now - f.lastSeen > this.#idleMs) {
           f.socket.close();
           t.flows.delete(id);
+          closed++;
         }
       }
     }
+    if (closed > 0) this.#context?.socketsChanged?.();
   }
 
   close(): void {
@@ -91,6 +97,7 @@ export class UdpRelay implements AgentFeature {
     const t = this.#targets.get(port);
     if (!t) return;
     for (const f of t.flows.values()) f.socket.close();
+    if (t.flows.size > 0) this.#context?.socketsChanged?.();
     this.#targets.delete(port);
   }
 
@@ -119,6 +126,7 @@ export class UdpRelay implements AgentFeature {
         ctx.send({ type: 'UdpPacket', srcPort: p.dstPort, dstPort: clientPort, id: p.id, data });
       });
       socket.connect(p.dstPort, target.address, () => {
+        ctx.socketsChanged?.(); // bound now: its ephemeral port moved the counters too
         const queued = created.pending ?? [];
         created.pending = undefined;
         for (const d of queued) this.#send(created, d);

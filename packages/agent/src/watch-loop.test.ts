@@ -78,3 +78,48 @@ test('a quiet remote is scanned at the next tick after a change', async () => {
     loop.stop();
   }
 });
+
+test('rescanSoon: the next tick scans though the signature stands still; a request during a scan asks for the next', async () => {
+  const { state, loop } = churningLoop();
+  try {
+    state.still = true;
+    await sleep(200);
+    const quiet = state.scans;
+    await sleep(200);
+    assert.equal(state.scans, quiet, 'no scan while the signature stands still');
+    loop.rescanSoon(); // the agent closed a socket of its own: the counters may have netted it out
+    await sleep(120);
+    assert.equal(state.scans, quiet + 1, 'one scan at the next tick');
+    await sleep(200);
+    assert.equal(state.scans, quiet + 1, 'and only one');
+  } finally {
+    loop.stop();
+  }
+  // asked while a scan is running: that scan may have missed it, so the tick after it scans again
+  let release: () => void = () => {};
+  let scans = 0;
+  const slow = new WatchLoop({ tcp: true, udp: false }, 50, {
+    scan: async () => {
+      scans++;
+      if (scans === 2) await new Promise<void>((r) => (release = r));
+      return { sockets: [], malformed: 0 };
+    },
+    send: () => {},
+    whenWritable: async () => {},
+    log: () => {},
+    signature: () => 'still',
+    fullRescanMs: 60_000,
+  });
+  try {
+    await sleep(100);
+    slow.rescanSoon();
+    await sleep(100); // scan 2 is running, held
+    assert.equal(scans, 2);
+    slow.rescanSoon();
+    release();
+    await sleep(150);
+    assert.equal(scans, 3, 'the request made during scan 2 got scan 3');
+  } finally {
+    slow.stop();
+  }
+});

@@ -53,6 +53,8 @@ export class WatchLoop {
   #stopped = false;
   #failures = 0;
   #lastSignature: string | undefined;
+  /** Set by rescanSoon; cleared when a scan starts (a request made during a scan asks for the next one). */
+  #rescanAsked = false;
   #lastScanAt = 0;
   /** Signature-driven scans in a row that found no listener change (see MAX_CHURN_BACKOFF_MS). */
   #futile = 0;
@@ -71,6 +73,14 @@ export class WatchLoop {
     void this.#tick();
   }
 
+  /**
+   * Makes the next tick scan even if the signature stands still (the agent changed sockets of its own, which the
+   * counters may have cancelled out against someone else's). A churn hold still applies.
+   */
+  rescanSoon(): void {
+    this.#rescanAsked = true;
+  }
+
   /** Stops the loop; a scan in flight finishes but sends nothing. */
   stop(): void {
     this.#stopped = true;
@@ -87,12 +97,13 @@ export class WatchLoop {
     // read before scanning: a change during the scan then shows up as a new signature next tick
     const signature = this.#deps.signature?.();
     const forced = started - this.#lastScanAt >= (this.#deps.fullRescanMs ?? FULL_RESCAN_MS);
-    const moved = signature === undefined || signature !== this.#lastSignature;
+    const moved = signature === undefined || signature !== this.#lastSignature || this.#rescanAsked;
     if (!forced && (!moved || (signature !== undefined && started < this.#holdUntil))) {
       this.skipped++;
       this.#timer = setTimeout(() => void this.#tick(), this.intervalMs);
       return;
     }
+    this.#rescanAsked = false;
     try {
       const result = await this.#deps.scan(this.options);
       this.scans++;
