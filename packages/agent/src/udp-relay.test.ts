@@ -62,6 +62,11 @@ test('UdpRelay: replies are dropped (counted) while the host link is congested; 
   echo.close();
 });
 
+/** Polls until `cond` holds, for at most 3 s (the connect callback's timing depends on the machine's load). */
+async function settled(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 600 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+}
+
 test('UdpRelay tells the agent when it opens or closes a socket of its own (the watch then rescans)', async () => {
   const echo = await echoServer();
   const port = echo.address().port;
@@ -71,13 +76,13 @@ test('UdpRelay tells the agent when it opens or closes a socket of its own (the 
   relay.handle({ type: 'StartUdpForward', port, address: '127.0.0.1' }, ctx);
   assert.equal(changes, 0, 'no socket yet');
   relay.handle({ type: 'UdpPacket', srcPort: 1, dstPort: port, id: 1, data: Buffer.from('x') }, ctx);
-  await new Promise((r) => setTimeout(r, 100));
+  await settled(() => changes === 1);
   assert.equal(changes, 1, 'a flow bound its ephemeral port');
   relay.handle({ type: 'StopUdpForward', port }, ctx);
   assert.equal(changes, 2, 'the flow closed with its forward');
   relay.handle({ type: 'StartUdpForward', port, address: '127.0.0.1' }, ctx);
   relay.handle({ type: 'UdpPacket', srcPort: 1, dstPort: port, id: 2, data: Buffer.from('y') }, ctx);
-  await new Promise((r) => setTimeout(r, 100));
+  await settled(() => changes === 3);
   relay.expire(Date.now() + 120_000);
   assert.equal(changes, 4, 'opened, then expired');
   relay.close();

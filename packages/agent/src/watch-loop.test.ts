@@ -79,6 +79,15 @@ test('a quiet remote is scanned at the next tick after a change', async () => {
   }
 });
 
+/** Waits until `cond` holds (polling), failing after `ms`: timer-paced tests must not assume an idle machine. */
+async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!cond()) {
+    assert.ok(performance.now() < deadline, `timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
 test('rescanSoon: the next tick scans though the signature stands still; a request during a scan asks for the next', async () => {
   const { state, loop } = churningLoop();
   try {
@@ -88,8 +97,7 @@ test('rescanSoon: the next tick scans though the signature stands still; a reque
     await sleep(200);
     assert.equal(state.scans, quiet, 'no scan while the signature stands still');
     loop.rescanSoon(); // the agent closed a socket of its own: the counters may have netted it out
-    await sleep(120);
-    assert.equal(state.scans, quiet + 1, 'one scan at the next tick');
+    await until(() => state.scans === quiet + 1, 'the scan rescanSoon asked for');
     await sleep(200);
     assert.equal(state.scans, quiet + 1, 'and only one');
   } finally {
@@ -97,11 +105,15 @@ test('rescanSoon: the next tick scans though the signature stands still; a reque
   }
   // asked while a scan is running: that scan may have missed it, so the tick after it scans again
   let release: () => void = () => {};
+  let held = false;
   let scans = 0;
   const slow = new WatchLoop({ tcp: true, udp: false }, 50, {
     scan: async () => {
       scans++;
-      if (scans === 2) await new Promise<void>((r) => (release = r));
+      if (scans === 2) {
+        held = true;
+        await new Promise<void>((r) => (release = r));
+      }
       return { sockets: [], malformed: 0 };
     },
     send: () => {},
@@ -111,14 +123,14 @@ test('rescanSoon: the next tick scans though the signature stands still; a reque
     fullRescanMs: 60_000,
   });
   try {
-    await sleep(100);
+    await until(() => scans === 1, 'the first scan');
     slow.rescanSoon();
-    await sleep(100); // scan 2 is running, held
-    assert.equal(scans, 2);
+    await until(() => held, 'scan 2, held');
     slow.rescanSoon();
     release();
-    await sleep(150);
-    assert.equal(scans, 3, 'the request made during scan 2 got scan 3');
+    await until(() => scans === 3, 'scan 3, for the request made during scan 2');
+    await sleep(200);
+    assert.equal(scans, 3, 'then quiet again');
   } finally {
     slow.stop();
   }
