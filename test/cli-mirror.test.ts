@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { RemoteHost, run, waitFor } from './harness/index.ts';
 import { CliProcess } from './support/cli-process.ts';
@@ -176,6 +179,39 @@ describe('port-linker user@host mirrors remote TCP ports (real sshd)', () => {
       'root@127.0.0.1:1',
     ]);
     assert.equal(await nowhere.exited, 4, nowhere.stderr);
+  });
+
+  test("--version and --help answer without loading ssh2's client (it loads while the TCP connection is made)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pl-modules-'));
+    try {
+      // prints, at exit, the CommonJS files of ssh2 this process loaded
+      const hook = join(dir, 'loaded.cjs');
+      writeFileSync(
+        hook,
+        [
+          "process.on('exit', () => {",
+          "  const files = Object.keys(require.cache).filter((f) => f.includes('/ssh2/lib/'));",
+          "  process.stderr.write('\\nloaded: ' + JSON.stringify(files) + '\\n');",
+          '});',
+        ].join('\n'),
+      );
+      for (const flag of ['--version', '--help']) {
+        const r = await run([process.execPath, '--require', hook, 'packages/cli/bin/port-linker.js', flag]);
+        const loaded = JSON.parse(/loaded: (.*)/.exec(r.stderr)?.[1] ?? 'null') as string[];
+        assert.ok(Array.isArray(loaded), r.stderr);
+        assert.ok(
+          loaded.some((f) => f.endsWith('constants.js')),
+          'the hook sees ssh2 files (its cipher list is loaded)',
+        );
+        assert.deepEqual(
+          loaded.filter((f) => /client\.js$|keyParser\.js$/.test(f)),
+          [],
+          `${flag} loaded ssh2's client`,
+        );
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
