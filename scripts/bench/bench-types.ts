@@ -45,11 +45,12 @@ export interface RowContext {
 /**
  * A measurement: one or more figures measured together. `phase` groups rows that share a tunnel:
  * 'tunnel' rows run with a started `ssh -N -L` / `port-linker --no-auto -L` (ctx.services ports forwarded),
- * 'wan' rows the same over the delay/loss relay, 'solo' rows set up what they need themselves.
+ * 'wan' rows the same over the delay/loss relay, 'solo' rows set up what they need themselves ('wan-solo' rows too,
+ * with the relay's address as ctx.target).
  */
 export interface Row {
   id: string;
-  phase: 'tunnel' | 'wan' | 'solo';
+  phase: 'tunnel' | 'wan' | 'solo' | 'wan-solo';
   figures: Figure[];
   sides: readonly Side[];
   /** Included in --quick. */

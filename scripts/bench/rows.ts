@@ -333,4 +333,14 @@ export const ROWS: Row[] = [
       };
     },
   },
+  {
+    id: 'wan-start',
+    phase: 'wan-solo',
+    sides: BOTH,
+    quick: false,
+    figures: [{ id: 'ms', label: 'WAN 50 ms / 1 %: start -> -L forward usable', unit: 'ms' }],
+    async measure(ctx) {
+      return { ms: await startToUsable(ctx.side, ctx.target, ctx.services.echo, 'forward') };
+    },
+  },
 ];

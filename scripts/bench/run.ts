@@ -145,27 +145,34 @@ async function main(): Promise<void> {
     }
   };
 
-  await tunnelPhase('tunnel', base);
-  for (const row of rows.filter((r) => r.phase === 'solo' && r.measure)) {
-    for (let run = 0; run < (row.runs ?? runs); run++) {
-      for (const side of order(run, row.sides)) {
-        if (isStopping()) return;
-        log(`${row.id} run ${run + 1}/${row.runs ?? runs}: ${side}`);
-        await measure(row, { ...base, side, run });
+  // Solo phases: each row starts what it measures, runs and sides alternating.
+  const soloPhase = async (phase: 'solo' | 'wan-solo', ctxBase: typeof base) => {
+    for (const row of rows.filter((r) => r.phase === phase && r.measure)) {
+      for (let run = 0; run < (row.runs ?? runs); run++) {
+        for (const side of order(run, row.sides)) {
+          if (isStopping()) return;
+          log(`${row.id} run ${run + 1}/${row.runs ?? runs}: ${side}`);
+          await measure(row, { ...ctxBase, side, run });
+        }
       }
     }
-  }
-  if (rows.some((r) => r.phase === 'wan' && r.measure)) {
+  };
+
+  await tunnelPhase('tunnel', base);
+  await soloPhase('solo', base);
+  if (rows.some((r) => (r.phase === 'wan' || r.phase === 'wan-solo') && r.measure)) {
     log('WAN link: wan-relay.py, 50 ms delay + 1 % loss client->server');
     try {
       const wan = await startWanLink(host, dir, 50, 0.01);
       try {
         await tunnelPhase('wan', { ...base, target: wan.target });
+        await soloPhase('wan-solo', { ...base, target: wan.target });
       } finally {
         log(await wan.stop());
       }
     } catch (err) {
-      for (const r of rows.filter((x) => x.phase === 'wan')) errors.set(r.id, (err as Error).message);
+      for (const r of rows.filter((x) => x.phase === 'wan' || x.phase === 'wan-solo'))
+        errors.set(r.id, (err as Error).message);
       log(`WAN link failed: ${(err as Error).message}`);
     }
   }
