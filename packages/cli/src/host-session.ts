@@ -155,9 +155,17 @@ export class HostSession {
       let link: AgentLink;
       try {
         const quic = this.#cfg.transport === 'quic';
-        deployed = await deployAgent(conn, { mode, log: (level, msg) => log.log(level, msg), quic });
+        // the agent ships its own debug/trace lines only when the user asked for them (frames cost)
+        const logLevel = this.#cfg.logLevel === 'debug' || this.#cfg.logLevel === 'trace' ? this.#cfg.logLevel : 'info';
+        deployed = await deployAgent(conn, {
+          mode,
+          log: (level, msg) => log.log(level, msg),
+          quic,
+          startInProbe: { logLevel },
+        });
         link = await startAgent(conn, deployed, {
           log: (level: Level, msg: string) => log.log(level, msg),
+          logLevel,
           transport: this.#cfg.transport,
           dial: (h, p) => conn.forwardOut(h, p),
           ...(quic ? { quic: () => this.#quicConnector(conn) } : {}),
