@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RemoteHost } from '../harness/index.ts';
@@ -18,14 +19,21 @@ export class CliProcess {
   stderr = '';
   readonly exited: Promise<number | null>;
   #waiters: Array<() => void> = [];
+  readonly #reportDir: string;
 
   constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
     if (!existsSync(join(root, 'packages/cli/dist/main.js')))
       throw new Error('CLI not built: run `npm run build` first');
-    this.child = spawn(process.execPath, [CLI, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PORT_LINKER_LOG: 'debug', ...env },
-    });
+    this.#reportDir = mkdtempSync(join(tmpdir(), 'pl-cli-report-'));
+    // a diagnostic report (with the JS stack) on SIGUSR2: stop() asks for one when the CLI ignores SIGINT
+    this.child = spawn(
+      process.execPath,
+      ['--report-on-signal', `--report-directory=${this.#reportDir}`, CLI, ...args],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, PORT_LINKER_LOG: 'debug', ...env },
+      },
+    );
     let buf = '';
     this.child.stdout?.setEncoding('utf8').on('data', (d: string) => {
       buf += d;
@@ -42,6 +50,7 @@ export class CliProcess {
       this.stderr += d;
     });
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+    void this.exited.then(() => rmSync(this.#reportDir, { recursive: true, force: true }));
     void this.exited.then(() => {
       for (const w of this.#waiters.splice(0)) w();
     });
@@ -83,9 +92,30 @@ export class CliProcess {
     );
   }
 
-  /** Sends SIGINT and resolves with the exit code. */
+  /**
+   * Sends SIGINT (or `signal`) and resolves with the exit code. A CLI still running 10 s later is a hang: it is
+   * killed after a diagnostic report, and stop() rejects with the report's JavaScript stack and the stderr tail.
+   */
   async stop(signal: NodeJS.Signals = 'SIGINT'): Promise<number | null> {
-    if (this.child.exitCode === null) this.child.kill(signal);
-    return this.exited;
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.exited;
+    this.child.kill(signal);
+    const late = Symbol('late');
+    const code = await Promise.race([
+      this.exited,
+      new Promise<typeof late>((r) => setTimeout(() => r(late), 10_000).unref()),
+    ]);
+    if (code !== late) return code;
+    this.child.kill('SIGUSR2');
+    await new Promise((r) => setTimeout(r, 1000));
+    const report = readdirSync(this.#reportDir).find((f) => f.endsWith('.json'));
+    const stack = report
+      ? (
+          JSON.parse(readFileSync(join(this.#reportDir, report), 'utf8')) as { javascriptStack?: { stack?: string[] } }
+        ).javascriptStack?.stack?.join('\n')
+      : 'no report';
+    this.child.kill('SIGKILL');
+    throw new Error(
+      `port-linker did not exit within 10 s of ${signal}; JS stack:\n${stack}\nstderr tail:\n${this.stderr.slice(-3000)}`,
+    );
   }
 }
