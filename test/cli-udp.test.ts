@@ -19,12 +19,12 @@ describe('UDP mirroring through the agent (real sshd)', () => {
     const loop = await host.serve('udp-echo', 0, '127.0.0.1');
     const wild = await host.serve('udp-echo', 0, '0.0.0.0');
     const cli = CliProcess.against(host);
+    const [c1, c2] = [await udpClient(), await udpClient()];
     try {
       const a = await cli.forwardFor(loop.port, 'udp');
       const b = await cli.forwardFor(wild.port, 'udp');
       assert.equal(a.local_port, loop.port);
       assert.equal(b.local_port, wild.port);
-      const [c1, c2] = [await udpClient(), await udpClient()];
       const got1: string[] = [];
       const got2: string[] = [];
       c1.on('message', (m: Buffer) => got1.push(m.toString()));
@@ -54,9 +54,9 @@ describe('UDP mirroring through the agent (real sshd)', () => {
       const big = Buffer.alloc(60_000);
       for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 0xff;
       assert.ok((await udpAsk(c1, wild.port, big)).equals(big), 'a 60,000-byte datagram round-trips intact');
+    } finally {
       c1.close();
       c2.close();
-    } finally {
       await cli.stop();
       await Promise.all([loop.stop(), wild.stop()]);
     }
@@ -65,11 +65,12 @@ describe('UDP mirroring through the agent (real sshd)', () => {
   test('a restarted UDP service keeps working; a stopped one goes away; TCP and UDP on one port both work', async () => {
     const tcp = await host.serve('tcp-echo', 0, '0.0.0.0');
     let udp = await host.serve('udp-echo', tcp.port, '0.0.0.0');
-    const cli = CliProcess.against(host);
+    // trace: a failure shows every scan the agent ran (a stopped service once went unseen for 15 s in CI)
+    const cli = CliProcess.against(host, [], { PORT_LINKER_LOG: 'trace' });
+    const c = await udpClient();
     try {
       await cli.forwardFor(tcp.port, 'tcp');
       await cli.forwardFor(tcp.port, 'udp');
-      const c = await udpClient();
       assert.equal((await udpAsk(c, tcp.port, Buffer.from('u1'))).toString(), 'u1');
       assert.equal((await tcpRoundTrip(tcp.port, Buffer.from('t1'))).toString(), 't1');
 
@@ -99,8 +100,8 @@ describe('UDP mirroring through the agent (real sshd)', () => {
         't2',
         'TCP on the same port is untouched',
       );
-      c.close();
     } finally {
+      c.close(); // an open socket keeps the test file alive: a failure here once hung the file for 180 s
       await cli.stop();
       await Promise.all([tcp.stop(), udp.stop()]);
     }
