@@ -135,3 +135,29 @@ test('rescanSoon: the next tick scans though the signature stands still; a reque
     slow.stop();
   }
 });
+
+test('a scan that hangs is reported (once), and the loop goes on when it returns', async () => {
+  let release: () => void = () => {};
+  let scans = 0;
+  const logs: string[] = [];
+  const loop = new WatchLoop({ tcp: true, udp: false }, 50, {
+    scan: async () => {
+      scans++;
+      if (scans === 1) await new Promise<void>((r) => (release = r));
+      return { sockets: [socket(scans)], malformed: 0 };
+    },
+    send: () => {},
+    whenWritable: async () => {},
+    log: (level, message) => logs.push(`${level} ${message}`),
+    stallWarnMs: 100,
+  });
+  try {
+    await until(() => logs.some((l) => l.startsWith('warn a socket scan has taken over 100 ms')), 'the stall warning');
+    await sleep(300);
+    assert.equal(logs.filter((l) => l.includes('has taken over')).length, 1, 'one line per stall, not per tick');
+    release();
+    await until(() => scans >= 2, 'the next scan');
+  } finally {
+    loop.stop();
+  }
+});

@@ -19,6 +19,8 @@ export interface WatchLoopDeps {
   signature?: () => string | undefined;
   /** Longest time between two full scans while the signature stands still (default FULL_RESCAN_MS). */
   fullRescanMs?: number;
+  /** When a scan or an output wait is reported as stalled (default STALL_WARN_MS). */
+  stallWarnMs?: number;
 }
 
 /**
@@ -36,6 +38,9 @@ export const MAX_CHURN_BACKOFF_MS = 1_000;
  * socket-hash walk (7-10 ms of CPU here): at 5 s that was a third of the agent's idle CPU, at 15 s it is a tenth.
  */
 export const FULL_RESCAN_MS = 15_000;
+
+/** A scan or an output wait longer than this is reported (once per wait): a stuck watch would otherwise be silent. */
+export const STALL_WARN_MS = 5_000;
 
 /**
  * One subscription: scan, diff against what the host last received, send only changes, sleep, repeat.
@@ -91,7 +96,7 @@ export class WatchLoop {
   async #tick(): Promise<void> {
     this.#timer = undefined;
     if (this.#stopped) return;
-    await this.#deps.whenWritable();
+    await this.#reportStall(this.#deps.whenWritable(), 'waiting for the host link to drain');
     if (this.#stopped) return;
     const started = performance.now();
     // read before scanning: a change during the scan then shows up as a new signature next tick
@@ -105,7 +110,7 @@ export class WatchLoop {
     }
     this.#rescanAsked = false;
     try {
-      const result = await this.#deps.scan(this.options);
+      const result = await this.#reportStall(this.#deps.scan(this.options), 'a socket scan');
       this.scans++;
       if (this.#stopped) return;
       this.#lastSignature = signature;
@@ -127,6 +132,20 @@ export class WatchLoop {
       }
     }
     if (!this.#stopped) this.#timer = setTimeout(() => void this.#tick(), this.intervalMs);
+  }
+
+  /** Awaits `p`, logging a warning if it takes longer than STALL_WARN_MS (the loop scans nothing meanwhile). */
+  async #reportStall<T>(p: Promise<T>, what: string): Promise<T> {
+    const limit = this.#deps.stallWarnMs ?? STALL_WARN_MS;
+    const timer = setTimeout(
+      () => this.#deps.log('warn', `${what} has taken over ${limit} ms; no changes are reported meanwhile`),
+      limit,
+    );
+    try {
+      return await p;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Sends what changed since the last delta; false when nothing did. */
