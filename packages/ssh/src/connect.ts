@@ -176,12 +176,12 @@ async function establish(
   if (options.signal?.aborted) onAbort();
 
   let sock: Duplex;
-  let client2: typeof import('./ssh2-client.ts');
+  let ssh2Side: typeof import('./ssh2-client.ts');
   try {
     const connecting = carrier ?? (host.proxyCommand ? proxyCommandSocket(host, log) : tcpConnect(host, abort.signal));
     // ssh2 loads while the SYN and the server's banner are on their way (ssh2-client.ts); both are awaited together
     // so that a refused connection is handled at once, not left unhandled while the import runs
-    [client2, sock] = await Promise.all([import('./ssh2-client.ts'), Promise.race([connecting, failed])]);
+    [ssh2Side, sock] = await Promise.all([import('./ssh2-client.ts'), Promise.race([connecting, failed])]);
   } catch (err) {
     cleanup();
     carrier?.destroy();
@@ -204,8 +204,9 @@ async function establish(
       : undefined;
 
   const verifier = new HostKeyVerifier({ host, prompt, log, paused: (fn) => deadline.paused(fn) });
-  const auth = new client2.Authenticator({ host, log, env, readSecret, askUser });
-  const client = new client2.ssh2.Client();
+  const { Authenticator, ssh2 } = ssh2Side;
+  const auth = new Authenticator({ host, log, env, readSecret, askUser });
+  const client = new ssh2.Client();
   let pending: Error | undefined;
   let ready = false;
   let authStarted = false;
