@@ -1,21 +1,36 @@
 #!/usr/bin/env bash
-# Installs the system packages the integration tests, demo and benchmarks use (Debian, as root).
+# Installs every program the tests, benchmarks, demo and build scripts spawn (scripts/system-packages.txt) with apt.
+# Idempotent and silent when everything is present; as non-root it names what is missing in one line and fails.
 set -euo pipefail
-need=()
-[ -x /usr/sbin/sshd ] || need+=(openssh-server)
-command -v ssh >/dev/null || need+=(openssh-client)
-command -v ip >/dev/null || need+=(iproute2)
-command -v ss >/dev/null || need+=(iproute2)
-command -v netstat >/dev/null || need+=(net-tools)
-command -v iperf3 >/dev/null || need+=(iperf3)     # npm run bench
-command -v python3 >/dev/null || need+=(python3)   # npm run bench: scripts/bench/wan-relay.py
-command -v nft >/dev/null || need+=(nftables)     # test/transport-quic-deployed.test.ts: UDP dropped in a namespace
-[ ${#need[@]} -eq 0 ] && exit 0
+list="$(dirname "$0")/system-packages.txt"
+
+have() { case "$1" in /*) [ -x "$1" ] ;; *) command -v "$1" >/dev/null 2>&1 ;; esac; }
+
+missing_programs=()
+missing_packages=()
+while read -r program package _; do
+  case "$program" in '' | '#'*) continue ;; esac
+  have "$program" && continue
+  missing_programs+=("$program")
+  case " ${missing_packages[*]-} " in *" $package "*) ;; *) missing_packages+=("$package") ;; esac
+done <"$list"
+[ ${#missing_programs[@]} -eq 0 ] && exit 0
+
 if [ "$(id -u)" != 0 ]; then
-  echo "setup: missing ${need[*]}; run as root: apt-get install -y ${need[*]}" >&2
+  echo "setup: missing ${missing_programs[*]}; run as root, or: sudo apt-get install -y ${missing_packages[*]}" >&2
   exit 1
 fi
-echo "setup: apt-get install ${need[*]}" >&2
+echo "setup: installing ${missing_packages[*]} with apt (for ${missing_programs[*]})" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null
-apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+apt_log=$(mktemp)
+trap 'rm -f "$apt_log"' EXIT
+if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing_packages[@]}"; } >"$apt_log" 2>&1; then
+  echo "setup: apt-get install ${missing_packages[*]} failed: $(grep -E '^(E|Err):' "$apt_log" | tail -n 1)" >&2
+  exit 1
+fi
+still=()
+for program in "${missing_programs[@]}"; do have "$program" || still+=("$program"); done
+if [ ${#still[@]} -gt 0 ]; then
+  echo "setup: apt installed ${missing_packages[*]} but ${still[*]} is still not on PATH ($PATH)" >&2
+  exit 1
+fi

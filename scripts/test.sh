@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, set-up included: `npm test` (what .ci/run calls).
 #   --unit   only unit tests (no root, no sshd needed)
-# Set-up on a fresh machine: installs OpenSSH/iproute2 with apt when missing (as root), npm install, build.
+# Set-up on a fresh machine: the programs of scripts/system-packages.txt with apt (as root), npm ci, build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 unit_only=false
@@ -10,12 +10,7 @@ unit_only=false
 if ! $unit_only; then
   bash scripts/setup-system.sh
 fi
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "test: installing dependencies (npm install)" >&2
-  # npm install, not npm ci: npm 11 leaves other platforms' optional packages (biome, turbo binaries) out of the
-  # lockfile and then `npm ci` refuses it as out of sync; install follows the lockfile all the same.
-  npm install --no-fund --no-audit --loglevel=error
-fi
+bash scripts/install-deps.sh
 echo "test: build, typecheck, lint" >&2
 npm run --silent build
 npm run --silent typecheck
