@@ -38,7 +38,9 @@ describe('port-linker user@host mirrors remote TCP ports (real sshd)', () => {
     const cli = CliProcess.against(host);
     try {
       const connected = await cli.waitEvent((e) => e.event === 'connected', 'connected');
-      assert.equal(connected.host, host.address);
+      assert.equal(connected.host, host.target, 'host: the target as written');
+      assert.equal(connected.hostname, host.address);
+      assert.equal(connected.v, 1);
       const agent = await cli.waitEvent((e) => e.event === 'agent', 'agent');
       assert.equal(agent.transport, 'stdio');
       for (const svc of [wild, loop, v6]) {

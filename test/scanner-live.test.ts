@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -27,8 +27,8 @@ const SCANNER_URL = pathToFileURL(join(REPO, 'packages/scanner/src/index.ts')).h
  * Runs inside the namespace: builds a scanner (a backend name, or `detect`), then answers each `scan` line on
  * stdin with one JSON line {backend, result, stats, ms}.
  */
-const CHILD = `
-const m = await import(${JSON.stringify(SCANNER_URL)});
+const child = (scannerUrl: string) => `
+const m = await import(${JSON.stringify(scannerUrl)});
 const which = process.argv[1];
 const scanner = which === 'detect' ? await m.detectScanner() : m.createScanner(which);
 const rl = (await import('node:readline')).createInterface({ input: process.stdin });
@@ -45,6 +45,33 @@ for await (const line of rl) {
 }
 `;
 
+/** What a process of another user needs, copied where it can read it: a bundled scanner and the socket fixture. */
+interface UnprivilegedCopy {
+  dir: string;
+  scanner: string;
+  openSockets: string;
+}
+
+/** Copies the scanner (bundled with esbuild) and open-sockets.py into a fresh 0755 directory under the temp dir. */
+async function unprivilegedCopy(): Promise<UnprivilegedCopy> {
+  const dir = mkdtempSync(join(tmpdir(), 'scanner-unpriv-'));
+  chmodSync(dir, 0o755);
+  const scanner = join(dir, 'scanner.mjs');
+  const { build } = await import('esbuild');
+  await build({
+    entryPoints: [join(REPO, 'packages/scanner/src/index.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    outfile: scanner,
+    logLevel: 'error',
+  });
+  const openSockets = join(dir, 'open-sockets.py');
+  copyFileSync(OPEN_SOCKETS, openSockets);
+  for (const f of [scanner, openSockets]) chmodSync(f, 0o644);
+  return { dir, scanner, openSockets };
+}
+
 interface ChildAnswer {
   backend: string;
   result: ScanResult;
@@ -58,16 +85,17 @@ class ScannerChild {
   readonly #child: ChildProcess;
   readonly #answers: string[] = [];
   readonly #waiters: Array<(line: string) => void> = [];
-  constructor(host: RemoteHost, backend: string, asUser?: number) {
+  /** As another user, the scanner runs from `unprivileged` (a world-readable copy: the checkout may not be). */
+  constructor(host: RemoteHost, backend: string, asUser?: number, unprivileged?: UnprivilegedCopy) {
     const prefix = asUser === undefined ? [] : ['setpriv', `--reuid=${asUser}`, `--regid=${asUser}`, '--clear-groups'];
+    const code = unprivileged ? child(pathToFileURL(unprivileged.scanner).href) : child(SCANNER_URL);
     this.#child = host.spawn([
       ...prefix,
       process.execPath,
-      '--import',
-      'tsx',
+      ...(unprivileged ? [] : ['--import', 'tsx']),
       '--input-type=module',
       '-e',
-      CHILD,
+      code,
       backend,
     ]);
     createInterface({ input: this.#child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
@@ -126,6 +154,7 @@ const sorted = (list: readonly ListeningSocket[]) => [...list].sort((a, b) => so
 describe('scanner live: every kind of socket in a harness namespace, every backend on this machine', () => {
   let host: RemoteHost;
   let linkDir: string;
+  let unprivileged: UnprivilegedCopy;
   /** What the namespace listens on, with comm-based names (the long name as the scanners resolve it). */
   let expected: ListeningSocket[];
   const V6 = 'fd5c:a11::2';
@@ -164,6 +193,7 @@ describe('scanner live: every kind of socket in a harness namespace, every backe
     host.spawn(['socat', 'TCP-LISTEN:7012,bind=127.0.0.1,fork,reuseaddr', 'EXEC:/bin/cat']);
     host.spawn(['socat', '-u', 'UDP6-RECV:7013,bind=[::]', 'OPEN:/dev/null']);
     linkDir = mkdtempSync(join(tmpdir(), 'scanner-live-'));
+    unprivileged = await unprivilegedCopy();
     const longName = join(linkDir, 'a-very-long-process-name');
     symlinkSync(process.execPath, longName);
     await startReady(host, [longName, SERVICE, 'tcp-listen', '7015', '0.0.0.0']);
@@ -205,6 +235,7 @@ describe('scanner live: every kind of socket in a harness namespace, every backe
   after(async () => {
     await host?.close();
     if (linkDir) rmSync(linkDir, { recursive: true, force: true });
+    if (unprivileged) rmSync(unprivileged.dir, { recursive: true, force: true });
   });
 
   for (const backend of ['procfs', 'ss', 'netstat'] as const) {
@@ -285,12 +316,12 @@ describe('scanner live: every kind of socket in a harness namespace, every backe
       '--regid=65534',
       '--clear-groups',
       '/usr/bin/python3',
-      OPEN_SOCKETS,
+      unprivileged.openSockets,
       '--name',
       'mine',
       'tcp:127.0.0.1:7200',
     ]);
-    const child = new ScannerChild(host, 'procfs', 65534);
+    const child = new ScannerChild(host, 'procfs', 65534, unprivileged);
     try {
       const { result, stats } = await child.scan();
       assert.deepEqual(

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RemoteHost } from '../harness/index.ts';
+import { eventSchemaError } from './event-schema.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The built CLI entry (npm test builds it first). */
@@ -18,6 +19,10 @@ export class CliProcess {
   readonly events: CliEvent[] = [];
   stderr = '';
   readonly exited: Promise<number | null>;
+  /** Events that do not match the events-v1 JSON Schema: waitEvent() and stop() fail while there is one. */
+  readonly schemaErrors: string[] = [];
+  /** The state dir ($PORT_LINKER_HOME): the caller's, or a fresh one removed on exit. */
+  readonly home: string;
   #waiters: Array<() => void> = [];
   readonly #reportDir: string;
 
@@ -25,13 +30,15 @@ export class CliProcess {
     if (!existsSync(join(root, 'packages/cli/dist/main.js')))
       throw new Error('CLI not built: run `npm run build` first');
     this.#reportDir = mkdtempSync(join(tmpdir(), 'pl-cli-report-'));
+    const ownHome = env.PORT_LINKER_HOME === undefined;
+    this.home = env.PORT_LINKER_HOME ?? mkdtempSync(join(tmpdir(), 'pl-cli-home-'));
     // a diagnostic report (with the JS stack) on SIGUSR2: stop() asks for one when the CLI ignores SIGINT
     this.child = spawn(
       process.execPath,
       ['--report-on-signal', `--report-directory=${this.#reportDir}`, CLI, ...args],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, PORT_LINKER_LOG: 'debug', ...env },
+        env: { ...process.env, PORT_LINKER_LOG: 'debug', ...env, PORT_LINKER_HOME: this.home },
       },
     );
     let buf = '';
@@ -41,7 +48,12 @@ export class CliProcess {
       while (nl >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        if (line.trim()) this.events.push(JSON.parse(line) as CliEvent);
+        if (line.trim()) {
+          const event = JSON.parse(line) as CliEvent;
+          const invalid = eventSchemaError(event);
+          if (invalid) this.schemaErrors.push(`${line}: ${invalid}`);
+          this.events.push(event);
+        }
         nl = buf.indexOf('\n');
       }
       for (const w of this.#waiters.splice(0)) w();
@@ -50,7 +62,10 @@ export class CliProcess {
       this.stderr += d;
     });
     this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
-    void this.exited.then(() => rmSync(this.#reportDir, { recursive: true, force: true }));
+    void this.exited.then(() => {
+      rmSync(this.#reportDir, { recursive: true, force: true });
+      if (ownHome) rmSync(this.home, { recursive: true, force: true });
+    });
     void this.exited.then(() => {
       for (const w of this.#waiters.splice(0)) w();
     });
@@ -65,6 +80,7 @@ export class CliProcess {
   async waitEvent(pred: (e: CliEvent) => boolean, what: string, timeoutMs = 15_000): Promise<CliEvent> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      this.#checkSchema();
       const hit = this.events.find(pred);
       if (hit) return hit;
       if (this.child.exitCode !== null || this.child.signalCode !== null) {
@@ -84,6 +100,11 @@ export class CliProcess {
     }
   }
 
+  #checkSchema(): void {
+    if (this.schemaErrors.length > 0)
+      throw new Error(`port-linker printed events outside schema v1:\n${this.schemaErrors.join('\n')}`);
+  }
+
   /** The forward_added event for a remote TCP port. */
   forwardFor(port: number, protocol = 'tcp'): Promise<CliEvent> {
     return this.waitEvent(
@@ -97,14 +118,20 @@ export class CliProcess {
    * killed after a diagnostic report, and stop() rejects with the report's JavaScript stack and the stderr tail.
    */
   async stop(signal: NodeJS.Signals = 'SIGINT'): Promise<number | null> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.exited;
+    if (this.child.exitCode !== null || this.child.signalCode !== null) {
+      this.#checkSchema();
+      return this.exited;
+    }
     this.child.kill(signal);
     const late = Symbol('late');
     const code = await Promise.race([
       this.exited,
       new Promise<typeof late>((r) => setTimeout(() => r(late), 10_000).unref()),
     ]);
-    if (code !== late) return code;
+    if (code !== late) {
+      this.#checkSchema();
+      return code;
+    }
     this.child.kill('SIGUSR2');
     await new Promise((r) => setTimeout(r, 1000));
     const report = readdirSync(this.#reportDir).find((f) => f.endsWith('.json'));

@@ -13,7 +13,7 @@ test('defaults follow PRODUCT.md', () => {
   assert.ok(r.kind === 'run');
   assert.deepEqual(
     {
-      t: r.config.target,
+      t: r.config.targets,
       p: r.config.protocol,
       tr: r.config.transport,
       c: r.config.conflict,
@@ -25,7 +25,7 @@ test('defaults follow PRODUCT.md', () => {
       j: r.config.json,
     },
     {
-      t: 'dev@box',
+      t: ['dev@box'],
       p: 'both',
       tr: 'auto',
       c: 'remap',
@@ -79,7 +79,7 @@ test('usage errors are one line and typed', () => {
     ['box', '--bogus'],
     ['box', '-o', 'novalue'],
     ['box', '--no-auto'],
-    ['a', 'b'],
+    ['a', 'a'],
   ]) {
     assert.throws(
       () => parse(argv),
@@ -97,4 +97,11 @@ test('--help and --version print and ask for exit 0', () => {
   const v = io();
   assert.deepEqual(parseCli(['-V'], {}, '9.9.9', v.write), { kind: 'exit', code: 0 });
   assert.equal(v.out.join('').trim(), '9.9.9');
+});
+
+test('several targets are all kept, in order; a target named twice is a usage error', () => {
+  const r = parse(['a', 'dev@b:2222', 'c']);
+  assert.ok(r.kind === 'run');
+  assert.deepEqual(r.config.targets, ['a', 'dev@b:2222', 'c']);
+  assert.throws(() => parse(['a', 'b', 'a']), /host a is named twice/);
 });

@@ -4,7 +4,8 @@ import { type Level, type LogFormat, parseLevel } from './logger.ts';
 
 /** Everything the command line asks for, validated. */
 export interface CliConfig {
-  target: string;
+  /** Every host to mirror, as written (`port-linker a b c`). */
+  targets: string[];
   ports?: string;
   exclude?: string;
   defaultExcludes: boolean;
@@ -42,9 +43,11 @@ Examples:
   port-linker db.internal -J bastion --no-auto -L 5432:localhost:5432
                                          one explicit forward through a jump host (like ssh -N -L)
   port-linker vm --json | jq .           machine-readable events on stdout
+  port-linker web db cache               three hosts at once (a busy local port is remapped, and remembered)
 
 Exit codes: 0 stopped (Ctrl-C/SIGTERM), 2 usage error, 3 authentication or host-key failure,
-4 could not connect on the first attempt, 1 anything else.`;
+4 could not connect on the first attempt, 1 anything else. With several hosts, the command fails only
+when every host fails on its first attempt; the others keep running.`;
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -52,7 +55,7 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 export function buildProgram(version: string, write: { out: (s: string) => void; err: (s: string) => void }): Command {
   const program = new Command('port-linker')
     .description('Mirror every listening port of a remote host to localhost, over SSH.')
-    .argument('<target>', '[user@]host[:port] or an ssh_config Host alias')
+    .argument('<targets...>', '[user@]host[:port] or ssh_config Host aliases: every one is mirrored at once')
     .version(version, '-V, --version')
     .option('-p, --ports <list>', 'only these remote ports/ranges, e.g. 3000,5173,8000-8999')
     .option('-x, --exclude <list>', 'never these ports (added to the defaults)')
@@ -123,10 +126,14 @@ export function parseCli(
   if (envLevel !== undefined && envLevel !== '' && !parseLevel(envLevel)) {
     throw new CliUsageError(`PORT_LINKER_LOG=${envLevel} is not a level (use error, warn, info, debug or trace)`);
   }
-  const target = program.args[0] ?? '';
-  if (target.trim() === '' || target.startsWith('-')) {
-    throw new CliUsageError(`"${target}" is not a host (use [user@]host[:port])`);
+  const targets = program.args;
+  for (const target of targets) {
+    if (target.trim() === '' || target.startsWith('-')) {
+      throw new CliUsageError(`"${target}" is not a host (use [user@]host[:port])`);
+    }
   }
+  const twice = targets.find((t, i) => targets.indexOf(t) !== i);
+  if (twice !== undefined) throw new CliUsageError(`host ${twice} is named twice (name each host once)`);
   for (const opt of o.o as string[]) {
     if (!/^[A-Za-z][A-Za-z0-9]*(=|\s+)\S/.test(opt)) {
       throw new CliUsageError(`-o ${opt}: expected Option=value, e.g. -o StrictHostKeyChecking=accept-new`);
@@ -138,7 +145,7 @@ export function parseCli(
   return {
     kind: 'run',
     config: {
-      target,
+      targets,
       ports: o.ports,
       exclude: o.exclude,
       defaultExcludes: o.defaultExcludes,

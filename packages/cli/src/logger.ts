@@ -15,6 +15,15 @@ export type Fields = Record<string, string | number | boolean | undefined>;
 /** Where finished lines go (stderr in production; an array in tests). */
 export type LineSink = (line: string) => void;
 
+/** What a child logger offers (the same calls as Logger). */
+export interface ChildLogger {
+  log(level: Level, message: string, fields?: Fields): void;
+  error(message: string): void;
+  warn(message: string): void;
+  info(message: string): void;
+  debug(message: string): void;
+}
+
 /** A leveled logger writing one line per record to stderr: never stdout (that is for --json events). */
 export class Logger {
   readonly level: Level;
@@ -60,6 +69,18 @@ export class Logger {
     this.beforeWrite?.();
     this.#sink(line);
     this.afterWrite?.();
+  }
+
+  /** A logger that adds `fields` to each line and writes through this one (same level, format and hooks). */
+  child(fields: Fields): ChildLogger {
+    const log = (level: Level, message: string, more: Fields = {}) => this.log(level, message, { ...fields, ...more });
+    return {
+      log,
+      error: (m) => log('error', m),
+      warn: (m) => log('warn', m),
+      info: (m) => log('info', m),
+      debug: (m) => log('debug', m),
+    };
   }
 
   #badge(level: Level): string {

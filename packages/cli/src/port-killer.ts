@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
+import type { SessionLog } from '@port-linker/engine';
 import { parseSsOutput } from '@port-linker/scanner';
 import type { Prompter } from '@port-linker/ssh';
-import type { Logger } from './logger.ts';
 
 /** A local process holding a port. */
 export interface PortOwner {
@@ -39,7 +39,7 @@ export async function findLocalOwners(port: number): Promise<PortOwner[]> {
  */
 export async function killLocalOwner(
   port: number,
-  ctx: { log: Logger; prompt: Prompter | undefined },
+  ctx: { log: SessionLog; prompt: Prompter | undefined },
 ): Promise<boolean> {
   const owners = (await findLocalOwners(port)).filter((o) => o.pid !== process.pid);
   if (owners.length === 0) {

@@ -1,9 +1,8 @@
-import { ForwardManager, PortFilter } from '@port-linker/forward';
-import { parseTarget, resolveHost, ttyPrompter } from '@port-linker/ssh';
+import { Engine, type EngineEvent, ensureStateDir, makeEvent, StickyPorts } from '@port-linker/engine';
+import { parseTarget, type ResolvedHost, resolveHost, ttyPrompter } from '@port-linker/ssh';
 import { type CliConfig, parseCli } from './cli-options.ts';
-import { EventWriter } from './event-writer.ts';
 import { ExitCode, errorLine, exitCodeFor } from './exit-codes.ts';
-import { HostSession } from './host-session.ts';
+import { HostStatusBoard } from './host-status-board.ts';
 import { Logger } from './logger.ts';
 import { BurstNotifier, desktopNotify, hasDisplay } from './notifier.ts';
 import { killLocalOwner } from './port-killer.ts';
@@ -21,7 +20,10 @@ export interface RunIo {
 /** Version shown by -V (kept in step with package.json by the release process). */
 export const VERSION = '0.1.0';
 
-/** Runs the CLI and resolves with the process exit code. Never throws. */
+/**
+ * Runs the CLI and resolves with the process exit code. Never throws. Every target is mirrored at once by one
+ * Engine; the command fails only when every host fails (on its first attempt, or later with an auth/host-key error).
+ */
 export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: RunIo): Promise<number> {
   let cfg: CliConfig;
   try {
@@ -34,76 +36,106 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: R
   }
   const color = io.stderrIsTty && !env.NO_COLOR && cfg.logFormat === 'pretty';
   const log = new Logger({ level: cfg.logLevel, format: cfg.logFormat, color, sink: (l) => io.stderr(`${l}\n`) });
-  const events = new EventWriter(cfg.json ? io.stdout : undefined);
-  try {
-    const host = resolveHost(parseTarget(cfg.target), {
-      ...(cfg.sshConfig ? { configFile: cfg.sshConfig } : {}),
-      identities: cfg.identities,
-      ...(cfg.jump ? { jump: cfg.jump } : {}),
-      options: cfg.sshOptions,
-    });
-    const filter = PortFilter.fromOptions({
-      ...(cfg.ports === undefined ? {} : { ports: cfg.ports }),
-      ...(cfg.exclude === undefined ? {} : { exclude: cfg.exclude }),
-      defaultExcludes: cfg.defaultExcludes,
-    });
-    const prompt = ttyPrompter();
-    const manager = new ForwardManager({
-      conflict: cfg.conflict,
-      killOwner: (port) => killLocalOwner(port, { log, prompt }),
-      log: (level, msg) => log.log(level, msg),
-    });
-    const view =
-      io.stderrIsTty && cfg.logFormat === 'pretty' ? new StatusView(() => manager.list(), io.stderr, color) : undefined;
-    if (view) {
-      log.beforeWrite = () => view.clear();
-      log.afterWrite = () => view.draw();
-    }
-    const notifier =
-      cfg.notify && hasDisplay(env)
-        ? new BurstNotifier(host.alias, desktopNotify, (err) => log.debug(`notification failed: ${err.message}`))
-        : undefined;
-    manager.on('forward_added', (e) => {
-      events.emit('forward_added', e);
-      const target = `${e.remote_addr.includes(':') ? `[${e.remote_addr}]` : e.remote_addr}:${e.remote_port}`;
-      log.info(`forwarding localhost:${e.local_port} -> ${target}${e.process ? ` (${e.process})` : ''}`);
-      notifier?.add(`localhost:${e.local_port}${e.process ? ` (${e.process})` : ''}`);
-    });
-    manager.on('forward_removed', (e) => {
-      events.emit('forward_removed', e);
-      log.info(`stopped localhost:${e.local_port} (remote port ${e.remote_port}: ${e.reason.replace('_', ' ')})`);
-    });
-    manager.on('conflict', (e) => {
-      events.emit('conflict', e);
-      const where = e.local_port === undefined ? '' : ` -> localhost:${e.local_port}`;
-      log.warn(`local port ${e.wanted_local_port} for remote port ${e.remote_port}: ${e.reason}; ${e.action}${where}`);
-    });
-    view?.start();
-    const session = new HostSession(cfg, host, {
-      log,
-      events,
-      manager,
-      filter,
-      ...(view ? { view } : {}),
-      ...(prompt ? { prompt } : {}),
-    });
-    try {
-      await session.run(io.signal);
-    } finally {
-      notifier?.flush();
-      view?.stop();
-    }
-    log.info('stopped');
-    return ExitCode.ok;
-  } catch (err) {
-    events.emit('error', {
-      message: errorLine(err),
-      ...(err instanceof Error && 'code' in err ? { code: String(err.code) } : {}),
-    });
-    log.error(errorLine(err));
-    const code = exitCodeFor(err);
-    if (code === ExitCode.failure && !(err instanceof Error && 'code' in err))
+  const writeEvent = (e: EngineEvent) => {
+    if (cfg.json) io.stdout(`${JSON.stringify(e)}\n`);
+  };
+  const multi = cfg.targets.length > 1;
+  const hostLog = (host: string) => (multi ? log.child({ host }) : log);
+  const failed = (host: string, err: unknown) => {
+    writeEvent(
+      makeEvent(host, 'error', {
+        message: errorLine(err),
+        ...(err instanceof Error && 'code' in err ? { code: String(err.code) } : {}),
+      }),
+    );
+    hostLog(host).error(errorLine(err));
+    if (exitCodeFor(err) === ExitCode.failure && !(err instanceof Error && 'code' in err))
       log.debug(String((err as Error)?.stack ?? err));
-    return code;
+  };
+
+  const hosts: Array<[string, ResolvedHost]> = [];
+  try {
+    for (const target of cfg.targets) {
+      hosts.push([
+        target,
+        resolveHost(parseTarget(target), {
+          ...(cfg.sshConfig ? { configFile: cfg.sshConfig } : {}),
+          identities: cfg.identities,
+          ...(cfg.jump ? { jump: cfg.jump } : {}),
+          options: cfg.sshOptions,
+        }),
+      ]);
+    }
+  } catch (err) {
+    failed(cfg.targets[hosts.length] ?? '', err);
+    return exitCodeFor(err);
   }
+
+  let stateDir: string | undefined;
+  try {
+    stateDir = ensureStateDir(env);
+  } catch (err) {
+    log.warn(`no state dir (${errorLine(err)}): local ports are not remembered across restarts`);
+  }
+  const ports = new StickyPorts(stateDir, (msg) => log.warn(msg));
+  const prompt = ttyPrompter();
+  let engine: Engine | undefined;
+  const rows = () =>
+    (engine?.snapshot() ?? []).flatMap((h) => h.forwards.map((f) => (multi ? { ...f, host: h.host } : f)));
+  const view = io.stderrIsTty && cfg.logFormat === 'pretty' ? new StatusView(rows, io.stderr, color) : undefined;
+  if (view) {
+    log.beforeWrite = () => view.clear();
+    log.afterWrite = () => view.draw();
+  }
+  const board = view ? new HostStatusBoard(view, cfg.targets) : undefined;
+  engine = new Engine({
+    ports,
+    logFor: hostLog,
+    ...(board ? { statusFor: (host: string) => board.forHost(host) } : {}),
+    killOwner: (port, l) => killLocalOwner(port, { log: l, prompt }),
+    ...(prompt ? { prompt } : {}),
+  });
+  const notifiers = new Map<string, BurstNotifier>();
+  if (cfg.notify && hasDisplay(env)) {
+    for (const [target, host] of hosts) {
+      const onError = (err: Error) => log.debug(`notification failed: ${err.message}`);
+      notifiers.set(target, new BurstNotifier(host.alias, desktopNotify, onError));
+    }
+  }
+  engine.on('event', (e) => {
+    writeEvent(e);
+    const l = hostLog(e.host);
+    if (e.event === 'error') l.error(e.message);
+    else if (e.event === 'forward_added') {
+      const target = `${e.remote_addr.includes(':') ? `[${e.remote_addr}]` : e.remote_addr}:${e.remote_port}`;
+      l.info(`forwarding localhost:${e.local_port} -> ${target}${e.process ? ` (${e.process})` : ''}`);
+      notifiers.get(e.host)?.add(`localhost:${e.local_port}${e.process ? ` (${e.process})` : ''}`);
+    } else if (e.event === 'forward_removed') {
+      l.info(`stopped localhost:${e.local_port} (remote port ${e.remote_port}: ${e.reason.replace('_', ' ')})`);
+    } else if (e.event === 'conflict') {
+      const where = e.local_port === undefined ? '' : ` -> localhost:${e.local_port}`;
+      l.warn(`local port ${e.wanted_local_port} for remote port ${e.remote_port}: ${e.reason}; ${e.action}${where}`);
+    }
+  });
+
+  try {
+    for (const [target, host] of hosts) engine.addHost(target, host, cfg);
+  } catch (err) {
+    await engine.close();
+    failed('', err);
+    return exitCodeFor(err);
+  }
+  view?.start();
+  const aborted = new Promise<void>((resolve) => {
+    if (io.signal.aborted) resolve();
+    io.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await Promise.race([engine.settled(), aborted]);
+  const outcomes = await engine.close();
+  for (const n of notifiers.values()) n.flush();
+  view?.stop();
+  const errors = outcomes.filter((o) => o.error !== undefined);
+  if (!io.signal.aborted && errors.length === outcomes.length && errors[0]) return exitCodeFor(errors[0].error);
+  log.info('stopped');
+  return ExitCode.ok;
 }

@@ -1,6 +1,9 @@
 import { styleText } from 'node:util';
 import type { ForwardInfo } from '@port-linker/forward';
 
+/** A table row: a forward, and its host when several hosts are mirrored. */
+export type ForwardRow = ForwardInfo & { host?: string };
+
 /** Human size: 0 B, 12.3 KiB, 4.0 MiB... */
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -13,12 +16,23 @@ export function formatBytes(n: number): string {
   return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
-/** Renders the forwards table (pure, for tests): one row per forward, sorted by remote port. */
-export function renderTable(forwards: readonly ForwardInfo[], color: boolean): string[] {
+/**
+ * Renders the forwards table (pure, for tests): one row per forward, sorted by remote port; with several hosts, a
+ * host column comes first and rows are grouped by host (in the order given).
+ */
+export function renderTable(forwards: readonly ForwardRow[], color: boolean): string[] {
   if (forwards.length === 0) return [];
+  const hosts = [...new Set(forwards.map((f) => f.host ?? ''))];
+  const byHost = hosts.length > 1 || forwards.some((f) => f.host !== undefined);
   const rows = [...forwards]
-    .sort((a, b) => a.spec.remotePort - b.spec.remotePort || a.spec.key.localeCompare(b.spec.key))
+    .sort(
+      (a, b) =>
+        hosts.indexOf(a.host ?? '') - hosts.indexOf(b.host ?? '') ||
+        a.spec.remotePort - b.spec.remotePort ||
+        a.spec.key.localeCompare(b.spec.key),
+    )
     .map((f) => [
+      ...(byHost ? [f.host ?? ''] : []),
       f.spec.protocol,
       `${f.spec.remoteHost.includes(':') ? `[${f.spec.remoteHost}]` : f.spec.remoteHost}:${f.spec.remotePort}`,
       `localhost:${f.localPort}${f.localPort !== f.spec.wantedLocalPort && f.spec.wantedLocalPort !== 0 ? ' (remapped)' : ''}`,
@@ -26,7 +40,7 @@ export function renderTable(forwards: readonly ForwardInfo[], color: boolean): s
       `${f.stats.open}/${f.stats.total}`,
       `${formatBytes(f.stats.bytesIn)} / ${formatBytes(f.stats.bytesOut)}`,
     ]);
-  const head = ['proto', 'remote', 'local', 'process', 'conns', 'in / out'];
+  const head = [...(byHost ? ['host'] : []), 'proto', 'remote', 'local', 'process', 'conns', 'in / out'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells
@@ -44,7 +58,7 @@ export function renderTable(forwards: readonly ForwardInfo[], color: boolean): s
 export class StatusView {
   readonly #write: (s: string) => void;
   readonly #color: boolean;
-  readonly #list: () => ForwardInfo[];
+  readonly #list: () => ForwardRow[];
   #drawn = 0;
   #status = 'starting';
   #until: number | undefined;
@@ -52,7 +66,7 @@ export class StatusView {
   #timer: NodeJS.Timeout | undefined;
 
   /** `list` gives the current forwards; `write` writes raw text to the terminal. */
-  constructor(list: () => ForwardInfo[], write: (s: string) => void, color: boolean) {
+  constructor(list: () => ForwardRow[], write: (s: string) => void, color: boolean) {
     this.#list = list;
     this.#write = write;
     this.#color = color;

@@ -65,6 +65,8 @@ export interface ForwardManagerOptions {
   log?: (level: 'error' | 'warn' | 'info' | 'debug', msg: string) => void;
   /** How long an accepted connection waits for a reconnect before it is dropped (default 10 s). */
   dialWaitMs?: number;
+  /** Local ports chosen before (by spec key), e.g. persisted across restarts; asked first, told every choice. */
+  memory?: { get(key: string): number | undefined; set(key: string, port: number): void };
 }
 
 /** One active forward, for tables and status. */
@@ -182,7 +184,7 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
 
   async #add(spec: ForwardSpec): Promise<void> {
     const log = this.#options.log ?? (() => {});
-    const wanted = this.#assigned.get(spec.key) ?? spec.wantedLocalPort;
+    const wanted = this.#assigned.get(spec.key) ?? this.#options.memory?.get(spec.key) ?? spec.wantedLocalPort;
     const [primary, ...secondary] = spec.bind;
     if (!primary) return;
     let servers: Bound | undefined;
@@ -242,6 +244,7 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
     }
     const localPort = servers.port;
     this.#assigned.set(spec.key, localPort);
+    this.#options.memory?.set(spec.key, localPort);
     const forward =
       servers.kind === 'tcp'
         ? new TcpForward(spec, localPort, servers.servers, {

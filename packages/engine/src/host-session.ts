@@ -4,22 +4,37 @@ import { type ForwardManager, type ForwardSpec, type PortFilter, parseLocalForwa
 import { ErrorCode, type Message, PortLinkerError } from '@port-linker/proto';
 import { connect, type Prompter, type ResolvedHost, type SshConnection } from '@port-linker/ssh';
 import { backoffDelayMs, sleep } from './backoff.ts';
-import type { CliConfig } from './cli-options.ts';
-import type { EventWriter } from './event-writer.ts';
-import type { Level, Logger } from './logger.ts';
+import type { HostEmitter } from './events.ts';
+import type { HostOptions } from './host-options.ts';
 import { RemotePorts } from './remote-ports.ts';
-import type { StatusView } from './status-view.ts';
 
 /** How often the agent checks its scanner (ms): fast enough for the < 250 ms detection target. */
 const WATCH_INTERVAL_MS = 150;
 
-/** Collaborators of a session, injected by main (and by tests). */
+/** Log levels, as the CLI's logger takes them. */
+export type Level = 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+/** Where a session logs (the CLI's Logger fits). */
+export interface SessionLog {
+  log(level: Level, message: string, fields?: Record<string, string | number | boolean | undefined>): void;
+  warn(message: string): void;
+  info(message: string): void;
+  error(message: string): void;
+}
+
+/** A status line for people (the CLI's StatusView fits); optional. */
+export interface SessionStatus {
+  setStatus(text: string, until?: number): void;
+  setAgent(text: string): void;
+}
+
+/** Collaborators of a session, injected by the engine (and by tests). */
 export interface SessionDeps {
-  log: Logger;
-  events: EventWriter;
+  log: SessionLog;
+  emit: HostEmitter;
   manager: ForwardManager;
   filter: PortFilter;
-  view?: StatusView;
+  view?: SessionStatus;
   prompt?: Prompter;
 }
 
@@ -30,10 +45,10 @@ export interface SessionDeps {
  * when the first connection fails or authentication/host-key checks fail later.
  */
 export class HostSession {
-  readonly #cfg: CliConfig;
+  readonly #cfg: HostOptions;
   readonly #host: ResolvedHost;
   readonly #deps: SessionDeps;
-  readonly #explicit: ForwardSpec[];
+  #explicit: ForwardSpec[];
   readonly #remote = new RemotePorts();
   #link: AgentLink | undefined;
   #conn: SshConnection | undefined;
@@ -43,7 +58,7 @@ export class HostSession {
   #ownPorts: number[] = [];
 
   /** `host` is the resolved ssh target; explicit forwards are parsed here (UsageError on junk). */
-  constructor(cfg: CliConfig, host: ResolvedHost, deps: SessionDeps) {
+  constructor(cfg: HostOptions, host: ResolvedHost, deps: SessionDeps) {
     this.#cfg = cfg;
     this.#host = host;
     this.#deps = deps;
@@ -59,9 +74,32 @@ export class HostSession {
     });
   }
 
+  /** Adds an explicit `-L` forward (`[bind:]lport:rhost:rport`; UsageError on junk); returns its key. */
+  async addForward(text: string): Promise<string> {
+    const spec = parseLocalForward(text);
+    if (!this.#explicit.some((f) => f.key === spec.key)) this.#explicit = [...this.#explicit, spec];
+    await this.#resync();
+    return spec.key;
+  }
+
+  /** Removes an explicit forward by its `-L` text or key; false when there is none. */
+  async removeForward(textOrKey: string): Promise<boolean> {
+    let key = textOrKey;
+    try {
+      key = parseLocalForward(textOrKey).key;
+    } catch {
+      // a key, not -L text
+    }
+    const before = this.#explicit.length;
+    this.#explicit = this.#explicit.filter((f) => f.key !== key);
+    if (this.#explicit.length === before) return false;
+    await this.#resync();
+    return true;
+  }
+
   /** Runs until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
-    const { log, events, manager, view } = this.#deps;
+    const { log, emit, manager, view } = this.#deps;
     const where = `${this.#host.user}@${this.#host.hostname}:${this.#host.port}`;
     let attempt = 0;
     let connectedOnce = false;
@@ -81,19 +119,19 @@ export class HostSession {
           attempt++;
           const delay = backoffDelayMs(attempt);
           log.warn(`reconnect to ${where} failed: ${(err as Error).message}; retrying in ${delay / 1000} s`);
-          events.emit('reconnecting', { attempt, delay_ms: delay });
+          emit('reconnecting', { attempt, delay_ms: delay });
           view?.setStatus(`disconnected: retrying in ${delay / 1000} s (attempt ${attempt})`, Date.now() + delay);
           await sleep(delay, signal);
           continue;
         }
         this.#conn = conn;
         if (connectedOnce) {
-          events.emit('reconnected', { attempt });
+          emit('reconnected', { attempt });
           log.info(`reconnected to ${where} after ${attempt} attempt(s)`);
         } else {
           log.info(`connected to ${where}`);
         }
-        events.emit('connected', { host: this.#host.hostname, user: this.#host.user, port: this.#host.port });
+        emit('connected', { hostname: this.#host.hostname, user: this.#host.user, port: this.#host.port });
         view?.setStatus(`connected to ${where}`);
         connectedOnce = true;
         attempt = 0;
@@ -110,10 +148,10 @@ export class HostSession {
         await this.#stopAgent();
         this.#conn = undefined;
         log.warn(`disconnected from ${where}: ${reason}; local ports stay bound while reconnecting`);
-        events.emit('disconnected', { reason });
+        emit('disconnected', { reason });
         attempt = 1;
         const delay = backoffDelayMs(attempt);
-        events.emit('reconnecting', { attempt, delay_ms: delay });
+        emit('reconnecting', { attempt, delay_ms: delay });
         view?.setStatus(`disconnected: retrying in ${delay / 1000} s (attempt ${attempt})`, Date.now() + delay);
         await sleep(delay, signal);
       }
@@ -143,7 +181,7 @@ export class HostSession {
 
   /** Deploys and runs the agent for one connection; restarts it if it dies, falls back to agentless. */
   async #superviseAgent(conn: SshConnection, closed: Promise<string>, signal: AbortSignal): Promise<void> {
-    const { log, events, view } = this.#deps;
+    const { log, emit, view } = this.#deps;
     let mode = this.#cfg.agent;
     let gone = false;
     void closed.then(() => {
@@ -178,7 +216,7 @@ export class HostSession {
           continue;
         }
         log.error(`agentless scanning failed too: ${(err as Error).message}; only explicit forwards work`);
-        events.emit('error', { message: (err as Error).message });
+        emit('error', { message: (err as Error).message });
         return;
       }
       if (gone || signal.aborted) {
@@ -189,7 +227,7 @@ export class HostSession {
       this.#ownPorts = [...(link.ownPorts ?? [])];
       this.#attachUdp(link);
       const transport = link.transport ?? 'stdio';
-      events.emit('agent', {
+      emit('agent', {
         mode: deployed.mode,
         transport,
         platform: deployed.platform,

@@ -1,0 +1,66 @@
+/**
+ * The one event stream of port-linker (schema v1): what `--json` prints, and what the daemon API and the dashboard
+ * will speak. Every object has `v`, `event`, `ts` (ISO time) and `host` (the target as the user wrote it), plus the
+ * fields below. Adding fields is fine; renaming one is a breaking change (a new `v`). The JSON Schema of the same
+ * objects is `packages/engine/schema/events-v1.schema.json`; a test validates every event the integration tests see.
+ */
+export const EVENT_SCHEMA_VERSION = 1;
+
+/** Fields of each event, by name. */
+export interface EventFields {
+  connected: { user: string; hostname: string; port: number };
+  agent: {
+    mode: string;
+    transport: string;
+    platform: string;
+    bytes_uploaded?: number;
+    reason?: string;
+    pid?: number;
+  };
+  forward_added: {
+    protocol: 'tcp' | 'udp';
+    remote_addr: string;
+    remote_port: number;
+    local_port: number;
+    /** The first local address it listens on (127.0.0.1, or the host's own loopback address). */
+    local_addr: string;
+    local_addrs: string[];
+    process?: string;
+    origin: 'auto' | 'explicit';
+  };
+  forward_removed: { protocol: 'tcp' | 'udp'; remote_port: number; local_port: number; reason: string };
+  conflict: {
+    protocol: 'tcp' | 'udp';
+    remote_port: number;
+    wanted_local_port: number;
+    action: string;
+    local_port?: number;
+    reason: string;
+  };
+  disconnected: { reason: string };
+  reconnecting: { attempt: number; delay_ms: number };
+  reconnected: { attempt: number };
+  /** A host stopped for good: removed, or its first connection failed (`message` says why). */
+  host_stopped: { reason: 'removed' | 'shutdown' | 'failed'; message?: string };
+  error: { message: string; code?: string };
+}
+
+export type EventName = keyof EventFields;
+
+/** One event as it goes out. */
+export type EngineEvent = {
+  [K in EventName]: { v: 1; event: K; ts: string; host: string } & EventFields[K];
+}[EventName];
+
+/** Builds an event object (the time is taken now unless given). */
+export function makeEvent<K extends EventName>(
+  host: string,
+  event: K,
+  fields: EventFields[K],
+  ts = new Date(),
+): EngineEvent {
+  return { v: EVENT_SCHEMA_VERSION, event, ts: ts.toISOString(), host, ...fields } as EngineEvent;
+}
+
+/** Emits the events of one host. */
+export type HostEmitter = <K extends EventName>(event: K, fields: EventFields[K]) => void;

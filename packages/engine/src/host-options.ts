@@ -1,0 +1,16 @@
+/** How one host is mirrored: the per-host part of the command line (and, later, of a profile). */
+export interface HostOptions {
+  /** Mirror every remote port (false: explicit forwards only, like ssh -N -L). */
+  auto: boolean;
+  protocol: 'tcp' | 'udp' | 'both';
+  transport: 'auto' | 'stdio' | 'tcp' | 'quic';
+  agent: 'auto' | 'node' | 'binary' | 'none';
+  conflict: 'remap' | 'skip' | 'kill';
+  /** Explicit `-L` forwards. */
+  localForwards: string[];
+  ports?: string;
+  exclude?: string;
+  defaultExcludes: boolean;
+  /** The host's log level; debug and trace are shipped by the agent too. */
+  logLevel: 'error' | 'warn' | 'info' | 'debug' | 'trace';
+}

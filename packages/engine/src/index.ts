@@ -1,0 +1,13 @@
+export { Engine, type EngineOptions, type HostOutcome, type HostSnapshot, type HostState } from './engine.ts';
+export {
+  type EngineEvent,
+  EVENT_SCHEMA_VERSION,
+  type EventFields,
+  type EventName,
+  type HostEmitter,
+  makeEvent,
+} from './events.ts';
+export type { HostOptions } from './host-options.ts';
+export type { Level, SessionLog, SessionStatus } from './host-session.ts';
+export { ensureStateDir, stateDir } from './state-dir.ts';
+export { type PortMemory, StickyPorts } from './sticky-ports.ts';
