@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { RemoteHost } from './harness/index.ts';
+import { type CliEvent, CliProcess } from './support/cli-process.ts';
+import { tcpRoundTrip } from './support/tcp-client.ts';
+
+/** A local TCP port that is free right now (the shared remote port must be free locally for the first host). */
+async function freeLocalPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** port-linker options that reach every host: each client key, and one known_hosts file with all host keys. */
+function argsFor(hosts: RemoteHost[], dir: string): string[] {
+  const knownHosts = join(dir, 'known_hosts');
+  writeFileSync(knownHosts, hosts.map((h) => readFileSync(h.knownHostsPath, 'utf8')).join(''), { mode: 0o600 });
+  return [
+    '--json',
+    '--no-notify',
+    ...hosts.flatMap((h) => ['-i', h.clientKeyPath]),
+    '-o',
+    `UserKnownHostsFile=${knownHosts}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+  ];
+}
+
+const echoes = async (port: number, text: string) =>
+  (await tcpRoundTrip(port, Buffer.from(text))).equals(Buffer.from(text));
+
+describe('several hosts in one process (3 real sshds)', () => {
+  let hosts: RemoteHost[];
+  let dir: string;
+  before(async () => {
+    hosts = await Promise.all([RemoteHost.start(), RemoteHost.start(), RemoteHost.start()]);
+    dir = mkdtempSync(join(tmpdir(), 'pl-multi-'));
+  });
+  after(async () => {
+    await Promise.all((hosts ?? []).map((h) => h.close()));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('one process mirrors all three; the same remote port is remapped for the later hosts; one host’s sshd restart leaves the others serving; a restart gives the same local ports', async () => {
+    const shared = await freeLocalPort();
+    const services = await Promise.all(hosts.map((h) => h.serve('tcp-echo', shared, '127.0.0.1')));
+    const own = await Promise.all(hosts.map((h) => h.serve('tcp-echo', 0, '0.0.0.0')));
+    const home = mkdtempSync(join(tmpdir(), 'pl-multi-home-'));
+    const targets = hosts.map((h) => h.target);
+    const sharedPorts = async (cli: CliProcess) => {
+      const byHost = new Map<string, number>();
+      for (const t of targets) {
+        const e = await cli.waitEvent(
+          (x) => x.event === 'forward_added' && x.host === t && x.remote_port === shared,
+          `forward_added ${shared} of ${t}`,
+          20_000,
+        );
+        byHost.set(t, e.local_port as number);
+      }
+      return byHost;
+    };
+    const cli = new CliProcess([...argsFor(hosts, dir), ...targets], { PORT_LINKER_HOME: home });
+    let first: Map<string, number>;
+    try {
+      first = await sharedPorts(cli);
+      const locals = [...first.values()];
+      assert.equal(new Set(locals).size, 3, `three different local ports: ${locals}`);
+      assert.ok(locals.includes(shared), 'the first host to bind keeps the remote port number');
+      const conflicts = cli.events.filter((e) => e.event === 'conflict' && e.remote_port === shared);
+      assert.equal(conflicts.length, 2, 'the two later hosts were remapped, with a conflict event each');
+      const ownLocal: number[] = [];
+      for (const [i, t] of targets.entries()) {
+        const e = await cli.waitEvent(
+          (x) => x.event === 'forward_added' && x.host === t && x.remote_port === own[i]?.port,
+          `own port of ${t}`,
+        );
+        ownLocal.push(e.local_port as number);
+      }
+      for (const [t, port] of first) assert.ok(await echoes(port, `via ${t}`), `shared port of ${t} answers`);
+
+      // host b's sshd dies: a and c keep serving; b heals on its own
+      const [a, b, c] = targets as [string, string, string];
+      await hosts[1]?.stopSshd();
+      await cli.waitEvent((e) => e.event === 'disconnected' && e.host === b, `disconnected of ${b}`, 30_000);
+      assert.ok(await echoes(first.get(a) ?? 0, 'a still'), 'host a serves while b is down');
+      assert.ok(await echoes(first.get(c) ?? 0, 'c still'), 'host c serves while b is down');
+      assert.ok(!cli.events.some((e) => e.event === 'disconnected' && e.host !== b), 'only b was disconnected');
+      await hosts[1]?.startSshd();
+      await cli.waitEvent((e) => e.event === 'reconnected' && e.host === b, `reconnected of ${b}`, 30_000);
+      assert.ok(await echoes(first.get(b) ?? 0, 'b again'), 'host b serves again on the same local port');
+      assert.ok(await echoes(ownLocal[1] ?? 0, 'b own'));
+      assert.equal(await cli.stop(), 0);
+    } finally {
+      await cli.stop();
+    }
+
+    // a restart (same state dir) gives every host the same local port for the shared remote port
+    const again = new CliProcess([...argsFor(hosts, dir), ...[...targets].reverse()], { PORT_LINKER_HOME: home });
+    try {
+      const second = await sharedPorts(again);
+      assert.deepEqual(Object.fromEntries(second), Object.fromEntries(first), 'sticky local ports across a restart');
+      assert.equal(await again.stop(), 0);
+    } finally {
+      await again.stop();
+      rmSync(home, { recursive: true, force: true });
+      await Promise.all([...services, ...own].map((s) => s.stop()));
+    }
+  });
+
+  test('a host that cannot connect does not stop the others; the command fails only when every host fails', async () => {
+    const down = await RemoteHost.start();
+    try {
+      await down.stopSshd();
+      const up = hosts[0] as RemoteHost;
+      const svc = await up.serve('tcp-echo', 0, '0.0.0.0');
+      const mixed = new CliProcess([...argsFor([up, down], dir), up.target, down.target]);
+      try {
+        const failed = await mixed.waitEvent((e) => e.event === 'error' && e.host === down.target, 'error of down');
+        assert.match(String(failed.message), /connect|refused/i);
+        const fwd: CliEvent = await mixed.waitEvent(
+          (e) => e.event === 'forward_added' && e.host === up.target && e.remote_port === svc.port,
+          'forward of the host that is up',
+        );
+        assert.ok(await echoes(fwd.local_port as number, 'up'));
+        assert.equal(mixed.child.exitCode, null, 'still running for the host that is up');
+        assert.equal(await mixed.stop(), 0);
+      } finally {
+        await mixed.stop();
+        await svc.stop();
+      }
+      const allDown = new CliProcess([...argsFor([down], dir), down.target, `root@${down.gateway}:1`]);
+      assert.equal(await allDown.exited, 4, 'every host failed its first attempt: exit 4 (could not connect)');
+      const errors = allDown.events.filter((e) => e.event === 'error').map((e) => e.host);
+      assert.deepEqual(errors.sort(), [down.target, `root@${down.gateway}:1`].sort());
+    } finally {
+      await down.close();
+    }
+  });
+});
