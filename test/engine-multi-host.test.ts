@@ -142,4 +142,51 @@ describe('several hosts in one process (3 real sshds)', () => {
       await down.close();
     }
   });
+
+  test('--bind-address auto: every host keeps the real port number on its own loopback address, the same after a restart', async () => {
+    const two = hosts.slice(0, 2);
+    const shared = await freeLocalPort();
+    const services = await Promise.all(two.map((h) => h.serve('tcp-echo', shared, '127.0.0.1')));
+    const home = mkdtempSync(join(tmpdir(), 'pl-multi-home-'));
+    const args = [...argsFor(two, dir), '--bind-address', 'auto', ...two.map((h) => h.target)];
+    const addresses = async (cli: CliProcess) => {
+      const out: Record<string, string> = {};
+      for (const h of two) {
+        const e = await cli.waitEvent(
+          (x) => x.event === 'forward_added' && x.host === h.target && x.remote_port === shared,
+          `forward_added ${shared} of ${h.target}`,
+          20_000,
+        );
+        assert.equal(e.local_port, shared, 'the real port number');
+        out[h.target] = String(e.local_addr);
+      }
+      return out;
+    };
+    try {
+      const cli = new CliProcess(args, { PORT_LINKER_HOME: home });
+      let first: Record<string, string>;
+      try {
+        first = await addresses(cli);
+        assert.equal(new Set(Object.values(first)).size, 2, 'one address per host');
+        for (const [target, addr] of Object.entries(first)) {
+          assert.match(addr, /^127\.0\.0\.\d+$/);
+          assert.notEqual(addr, '127.0.0.1');
+          const reply = await tcpRoundTrip(shared, Buffer.from(target), addr);
+          assert.equal(reply.toString(), target, `${addr}:${shared} reaches ${target}`);
+        }
+        assert.ok(!cli.events.some((e) => e.event === 'conflict'), 'no remap needed');
+      } finally {
+        assert.equal(await cli.stop(), 0);
+      }
+      const again = new CliProcess(args, { PORT_LINKER_HOME: home });
+      try {
+        assert.deepEqual(await addresses(again), first, 'each host keeps its address across a restart');
+      } finally {
+        assert.equal(await again.stop(), 0);
+      }
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+      await Promise.all(services.map((s) => s.stop()));
+    }
+  });
 });

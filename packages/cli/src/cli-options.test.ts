@@ -105,3 +105,12 @@ test('several targets are all kept, in order; a target named twice is a usage er
   assert.deepEqual(r.config.targets, ['a', 'dev@b:2222', 'c']);
   assert.throws(() => parse(['a', 'b', 'a']), /host a is named twice/);
 });
+
+test('--bind-address takes a loopback address or auto, and refuses anything that is not loopback', () => {
+  const r = parse(['a', '--bind-address', 'auto']);
+  assert.ok(r.kind === 'run' && r.config.bindAddress === 'auto');
+  const s = parse(['a', '--bind-address', '127.0.0.9']);
+  assert.ok(s.kind === 'run' && s.config.bindAddress === '127.0.0.9');
+  assert.throws(() => parse(['a', '--bind-address', '0.0.0.0']), /listens on loopback only/);
+  assert.throws(() => parse(['a', '--bind-address', 'localhostx']), /listens on loopback only/);
+});

@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+import { LoopbackAddresses } from '@port-linker/engine';
 import { ErrorCode, PortLinkerError } from '@port-linker/proto';
 import { Command, CommanderError, Option } from 'commander';
 import { type Level, type LogFormat, parseLevel } from './logger.ts';
@@ -12,6 +14,8 @@ export interface CliConfig {
   protocol: 'tcp' | 'udp' | 'both';
   transport: 'auto' | 'stdio' | 'tcp' | 'quic';
   localForwards: string[];
+  /** Local address of mirrored ports (a loopback address, or `auto`: one 127.0.0.N per host). */
+  bindAddress?: string;
   auto: boolean;
   conflict: 'remap' | 'skip' | 'kill';
   agent: 'auto' | 'node' | 'binary' | 'none';
@@ -23,6 +27,13 @@ export interface CliConfig {
   logLevel: Level;
   logFormat: LogFormat;
   notify: boolean;
+}
+
+const loopbackAutoSupported = () => LoopbackAddresses.supported();
+
+/** 127.0.0.0/8 or ::1. */
+function isLoopback(addr: string): boolean {
+  return (isIP(addr) === 4 && addr.startsWith('127.')) || addr === '::1';
 }
 
 /** A usage error: exit 2 with one line. */
@@ -70,6 +81,10 @@ export function buildProgram(version: string, write: { out: (s: string) => void;
     )
     .option('-L <forward>', 'explicit forward [bind:]lport:rhost:rport (repeatable)', collect, [])
     .option('--no-auto', 'explicit forwards only, no mirroring (like ssh -N -L)')
+    .option(
+      '--bind-address <addr>',
+      'local address of mirrored ports: 127.0.0.1 (default, plus ::1), another loopback address, or auto (Linux: one 127.0.0.N per host, so every host keeps its port numbers)',
+    )
     .addOption(
       new Option('--conflict <policy>', 'local port busy: remap to a free port, skip it, or kill its owner')
         .choices(['remap', 'skip', 'kill'])
@@ -139,6 +154,19 @@ export function parseCli(
       throw new CliUsageError(`-o ${opt}: expected Option=value, e.g. -o StrictHostKeyChecking=accept-new`);
     }
   }
+  const bindAddress = o.bindAddress as string | undefined;
+  if (bindAddress !== undefined) {
+    if (bindAddress === 'auto' && !loopbackAutoSupported()) {
+      throw new CliUsageError(
+        '--bind-address auto needs Linux (it binds 127.0.0.2, 127.0.0.3, ...); use --bind-address 127.0.0.1 here',
+      );
+    }
+    if (bindAddress !== 'auto' && !isLoopback(bindAddress)) {
+      throw new CliUsageError(
+        `--bind-address ${bindAddress}: port-linker listens on loopback only (use 127.0.0.x, ::1 or auto)`,
+      );
+    }
+  }
   if (!o.auto && (o.L as string[]).length === 0) {
     throw new CliUsageError('--no-auto needs at least one -L forward (e.g. -L 8080:localhost:80)');
   }
@@ -152,6 +180,7 @@ export function parseCli(
       protocol: o.protocol,
       transport: o.transport,
       localForwards: o.L,
+      ...(bindAddress === undefined ? {} : { bindAddress }),
       auto: o.auto,
       conflict: o.conflict,
       agent: o.agent,

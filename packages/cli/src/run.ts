@@ -1,4 +1,11 @@
-import { Engine, type EngineEvent, ensureStateDir, makeEvent, StickyPorts } from '@port-linker/engine';
+import {
+  Engine,
+  type EngineEvent,
+  ensureStateDir,
+  LoopbackAddresses,
+  makeEvent,
+  StickyPorts,
+} from '@port-linker/engine';
 import { parseTarget, type ResolvedHost, resolveHost, ttyPrompter } from '@port-linker/ssh';
 import { type CliConfig, parseCli } from './cli-options.ts';
 import { ExitCode, errorLine, exitCodeFor } from './exit-codes.ts';
@@ -88,8 +95,10 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: R
     log.afterWrite = () => view.draw();
   }
   const board = view ? new HostStatusBoard(view, cfg.targets) : undefined;
+  const addresses = new LoopbackAddresses(new StickyPorts(stateDir, (msg) => log.warn(msg), 'addresses.json'));
   engine = new Engine({
     ports,
+    addresses,
     logFor: hostLog,
     ...(board ? { statusFor: (host: string) => board.forHost(host) } : {}),
     killOwner: (port, l) => killLocalOwner(port, { log: l, prompt }),
@@ -108,8 +117,9 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: R
     if (e.event === 'error') l.error(e.message);
     else if (e.event === 'forward_added') {
       const target = `${e.remote_addr.includes(':') ? `[${e.remote_addr}]` : e.remote_addr}:${e.remote_port}`;
-      l.info(`forwarding localhost:${e.local_port} -> ${target}${e.process ? ` (${e.process})` : ''}`);
-      notifiers.get(e.host)?.add(`localhost:${e.local_port}${e.process ? ` (${e.process})` : ''}`);
+      const local = `${e.local_addr === '127.0.0.1' ? 'localhost' : e.local_addr}:${e.local_port}`;
+      l.info(`forwarding ${local} -> ${target}${e.process ? ` (${e.process})` : ''}`);
+      notifiers.get(e.host)?.add(`${local}${e.process ? ` (${e.process})` : ''}`);
     } else if (e.event === 'forward_removed') {
       l.info(`stopped localhost:${e.local_port} (remote port ${e.remote_port}: ${e.reason.replace('_', ' ')})`);
     } else if (e.event === 'conflict') {

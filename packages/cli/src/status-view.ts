@@ -4,6 +4,12 @@ import type { ForwardInfo } from '@port-linker/forward';
 /** A table row: a forward, and its host when several hosts are mirrored. */
 export type ForwardRow = ForwardInfo & { host?: string };
 
+/** `localhost` for 127.0.0.1, else the address (IPv6 in brackets). */
+function localName(addr: string | undefined): string {
+  if (addr === undefined || addr === '127.0.0.1') return 'localhost';
+  return addr.includes(':') ? `[${addr}]` : addr;
+}
+
 /** Human size: 0 B, 12.3 KiB, 4.0 MiB... */
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -35,7 +41,7 @@ export function renderTable(forwards: readonly ForwardRow[], color: boolean): st
       ...(byHost ? [f.host ?? ''] : []),
       f.spec.protocol,
       `${f.spec.remoteHost.includes(':') ? `[${f.spec.remoteHost}]` : f.spec.remoteHost}:${f.spec.remotePort}`,
-      `localhost:${f.localPort}${f.localPort !== f.spec.wantedLocalPort && f.spec.wantedLocalPort !== 0 ? ' (remapped)' : ''}`,
+      `${localName(f.addresses[0])}:${f.localPort}${f.localPort !== f.spec.wantedLocalPort && f.spec.wantedLocalPort !== 0 ? ' (remapped)' : ''}`,
       f.spec.process || (f.spec.origin === 'explicit' ? '-L' : ''),
       `${f.stats.open}/${f.stats.total}`,
       `${formatBytes(f.stats.bytesIn)} / ${formatBytes(f.stats.bytesOut)}`,

@@ -4,6 +4,7 @@ import type { Prompter, ResolvedHost } from '@port-linker/ssh';
 import { type EngineEvent, type EventFields, type EventName, makeEvent } from './events.ts';
 import type { HostOptions } from './host-options.ts';
 import { HostSession, type SessionLog, type SessionStatus } from './host-session.ts';
+import type { LoopbackAddresses } from './loopback-addresses.ts';
 import type { StickyPorts } from './sticky-ports.ts';
 
 /** Where a host stands, as `snapshot()` and the status line show it. */
@@ -24,6 +25,8 @@ export interface HostSnapshot {
 export interface EngineOptions {
   /** Local ports remembered across restarts (keyed by host). */
   ports: StickyPorts;
+  /** Per-host loopback addresses for `bindAddress: 'auto'` (required for it). */
+  addresses?: LoopbackAddresses;
   /** The logger of one host (lines carry its name when there are several). */
   logFor: (host: string) => SessionLog;
   /** The status line of one host, if people watch one. */
@@ -71,8 +74,13 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   }
 
   /** Starts mirroring `host` (the target as written; unique). UsageError on a bad explicit forward. */
-  addHost(host: string, resolved: ResolvedHost, options: HostOptions): void {
+  addHost(host: string, resolved: ResolvedHost, hostOptions: HostOptions): void {
     if (this.#hosts.has(host)) throw new Error(`host ${host} is already added`);
+    let options = hostOptions;
+    if (options.bindAddress === 'auto') {
+      if (!this.#options.addresses) throw new Error('bindAddress auto needs the engine option `addresses`');
+      options = { ...options, bindAddress: this.#options.addresses.addressOf(host) };
+    }
     const log = this.#options.logFor(host);
     const filter = PortFilter.fromOptions({
       ...(options.ports === undefined ? {} : { ports: options.ports }),
@@ -171,6 +179,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     for (const e of this.#hosts.values()) e.abort.abort('shutdown');
     const outcomes = await this.settled();
     this.#options.ports.flush();
+    this.#options.addresses?.flush();
     return outcomes;
   }
 

@@ -6,6 +6,11 @@ export interface HostOptions {
   transport: 'auto' | 'stdio' | 'tcp' | 'quic';
   agent: 'auto' | 'node' | 'binary' | 'none';
   conflict: 'remap' | 'skip' | 'kill';
+  /**
+   * Where mirrored ports listen locally: undefined = 127.0.0.1 (and ::1 for IPv6 listeners); a loopback address;
+   * or `auto` (the engine gives each host its own 127.0.0.N).
+   */
+  bindAddress?: string;
   /** Explicit `-L` forwards. */
   localForwards: string[];
   ports?: string;

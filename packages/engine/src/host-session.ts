@@ -316,7 +316,9 @@ export class HostSession {
     const { log, manager, filter } = this.#deps;
     const { specs, notes } = this.#remote.desired(filter.withExcluded(this.#ownPorts), this.#protocols());
     for (const n of notes) log.info(n);
-    await manager.sync([...this.#explicit, ...(this.#cfg.auto ? specs : [])]);
+    const bind = this.#cfg.bindAddress;
+    const mirrored = bind ? specs.map((spec) => ({ ...spec, bind: [bind] })) : specs;
+    await manager.sync([...this.#explicit, ...(this.#cfg.auto ? mirrored : [])]);
   }
 }
 

@@ -9,5 +9,6 @@ export {
 } from './events.ts';
 export type { HostOptions } from './host-options.ts';
 export type { Level, SessionLog, SessionStatus } from './host-session.ts';
+export { LoopbackAddresses } from './loopback-addresses.ts';
 export { ensureStateDir, stateDir } from './state-dir.ts';
 export { type PortMemory, StickyPorts } from './sticky-ports.ts';

@@ -8,9 +8,10 @@ export interface PortMemory {
 }
 
 /**
- * Local ports chosen for forwards, kept in `<state dir>/ports.json` so that a restart gives every forward the same
- * local port (keyed by host and forward key: `devbox|auto/tcp/3000`). Writes are batched (one per 50 ms at most)
- * and atomic (temp file + rename, mode 0600); a missing or unreadable file starts empty.
+ * Numbers remembered across restarts in one JSON file of the state dir: the local ports chosen for forwards
+ * (`ports.json`, keyed by host and forward key: `devbox|auto/tcp/3000`) and each host's loopback address
+ * (`addresses.json`, the last octet of 127.0.0.N by host). Writes are batched (one per 50 ms at most) and atomic
+ * (temp file + rename, mode 0600); a missing or unreadable file starts empty.
  */
 export class StickyPorts implements PortMemory {
   readonly #path: string | undefined;
@@ -18,9 +19,9 @@ export class StickyPorts implements PortMemory {
   readonly #onError: (message: string) => void;
   #timer: NodeJS.Timeout | undefined;
 
-  /** `dir` undefined keeps the ports in memory only. */
-  constructor(dir: string | undefined, onError: (message: string) => void = () => {}) {
-    this.#path = dir === undefined ? undefined : join(dir, 'ports.json');
+  /** `dir` undefined keeps the numbers in memory only. */
+  constructor(dir: string | undefined, onError: (message: string) => void = () => {}, file = 'ports.json') {
+    this.#path = dir === undefined ? undefined : join(dir, file);
     this.#onError = onError;
     if (!this.#path) return;
     try {
@@ -46,6 +47,11 @@ export class StickyPorts implements PortMemory {
     if (this.#ports.get(key) === port) return;
     this.#ports.set(key, port);
     if (this.#path && !this.#timer) this.#timer = setTimeout(() => this.flush(), 50);
+  }
+
+  /** Every remembered value. */
+  values(): number[] {
+    return [...this.#ports.values()];
   }
 
   /** A view for one host: its keys are prefixed with `host|`. */
