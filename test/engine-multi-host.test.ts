@@ -189,4 +189,25 @@ describe('several hosts in one process (3 real sshds)', () => {
       await Promise.all(services.map((s) => s.stop()));
     }
   });
+
+  test('a frozen process (SIGSTOP, like a suspended laptop) checks its hosts at once when it runs again', async () => {
+    const up = hosts[0] as RemoteHost;
+    const svc = await up.serve('tcp-echo', 0, '0.0.0.0');
+    const cli = new CliProcess([...argsFor([up], dir), '-o', 'ServerAliveInterval=60', up.target]);
+    try {
+      const fwd = await cli.forwardFor(svc.port);
+      cli.child.kill('SIGSTOP');
+      await new Promise((r) => setTimeout(r, 5000)); // the freeze itself: what is measured, not a wait for an event
+      cli.child.kill('SIGCONT');
+      const check = await cli.waitEvent((e) => e.event === 'health_check', 'health_check after the freeze', 10_000);
+      assert.equal(check.trigger, 'frozen');
+      assert.equal(check.alive, true, 'the link survived the freeze: nothing is rebuilt');
+      assert.ok(!cli.events.some((e) => e.event === 'disconnected'));
+      assert.ok(await echoes(fwd.local_port as number, 'after the freeze'));
+    } finally {
+      cli.child.kill('SIGCONT');
+      assert.equal(await cli.stop(), 0);
+      await svc.stop();
+    }
+  });
 });

@@ -6,6 +6,7 @@ import type { HostOptions } from './host-options.ts';
 import { HostSession, type SessionLog, type SessionStatus } from './host-session.ts';
 import type { LoopbackAddresses } from './loopback-addresses.ts';
 import type { StickyPorts } from './sticky-ports.ts';
+import { WakeDetector } from './wake-detector.ts';
 
 /** Where a host stands, as `snapshot()` and the status line show it. */
 export type HostState = 'connecting' | 'connected' | 'reconnecting' | 'stopped' | 'failed';
@@ -35,6 +36,8 @@ export interface EngineOptions {
   killOwner?: (port: number, log: SessionLog) => Promise<boolean>;
   prompt?: Prompter;
   now?: () => number;
+  /** Notices suspends, freezes and clock jumps (default: a WakeDetector on the system clocks; false = none). */
+  wake?: WakeDetector | false;
 }
 
 interface HostEntry {
@@ -66,11 +69,22 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   readonly #options: EngineOptions;
   readonly #hosts = new Map<string, HostEntry>();
   readonly #now: () => number;
+  readonly #wake: WakeDetector | undefined;
 
   constructor(options: EngineOptions) {
     super();
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#wake = options.wake === false ? undefined : (options.wake ?? new WakeDetector());
+    this.#wake?.start((wake) => {
+      for (const e of this.#hosts.values()) {
+        const log = this.#options.logFor(e.host);
+        log.info(
+          `${wake.kind === 'frozen' ? 'woke up after a freeze' : 'the clock jumped'} of ${Math.round(wake.gapMs / 1000)} s: checking the link now`,
+        );
+        void e.session.checkNow(wake.kind);
+      }
+    });
   }
 
   /** Starts mirroring `host` (the target as written; unique). UsageError on a bad explicit forward. */
@@ -176,6 +190,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
 
   /** Stops every host and saves the remembered ports. */
   async close(): Promise<HostOutcome[]> {
+    this.#wake?.stop();
     for (const e of this.#hosts.values()) e.abort.abort('shutdown');
     const outcomes = await this.settled();
     this.#options.ports.flush();

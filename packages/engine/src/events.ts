@@ -40,6 +40,8 @@ export interface EventFields {
   disconnected: { reason: string };
   reconnecting: { attempt: number; delay_ms: number };
   reconnected: { attempt: number };
+  /** An immediate check of the link (`trigger`: frozen, clock_jump): `alive` false = dropped and rebuilt. */
+  health_check: { trigger: string; alive: boolean; ms: number };
   /** A host stopped for good: removed, or its first connection failed (`message` says why). */
   host_stopped: { reason: 'removed' | 'shutdown' | 'failed'; message?: string };
   error: { message: string; code?: string };

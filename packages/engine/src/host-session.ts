@@ -11,6 +11,9 @@ import { RemotePorts } from './remote-ports.ts';
 /** How often the agent checks its scanner (ms): fast enough for the < 250 ms detection target. */
 const WATCH_INTERVAL_MS = 150;
 
+/** How long a health check waits for the server's answer before the link is declared dead. */
+const CHECK_TIMEOUT_MS = 3000;
+
 /** Log levels, as the CLI's logger takes them. */
 export type Level = 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
@@ -36,6 +39,10 @@ export interface SessionDeps {
   filter: PortFilter;
   view?: SessionStatus;
   prompt?: Prompter;
+  /** Opens the SSH connection (default: the real one; tests inject a fake). */
+  connect?: typeof connect;
+  /** Reconnect delay of an attempt (default: 1 s doubling to 30 s). */
+  backoff?: (attempt: number) => number;
 }
 
 /**
@@ -56,6 +63,8 @@ export class HostSession {
   #udp = false;
   /** Ports the running agent listens on itself (its transports): excluded from mirroring. */
   #ownPorts: number[] = [];
+  /** Aborted to cut a reconnect backoff short (a wake-up: the network may be back). */
+  #wakeup = new AbortController();
 
   /** `host` is the resolved ssh target; explicit forwards are parsed here (UsageError on junk). */
   constructor(cfg: HostOptions, host: ResolvedHost, deps: SessionDeps) {
@@ -97,6 +106,29 @@ export class HostSession {
     return true;
   }
 
+  /**
+   * Checks the host now instead of waiting for keepalive timeouts (after a suspend, SIGSTOP or clock jump): a round
+   * trip over the SSH link; a dead link is dropped, so the loop rebuilds it at once with the same local listeners.
+   * A host waiting out a reconnect backoff retries now. Emits `health_check`.
+   */
+  async checkNow(trigger: string): Promise<void> {
+    const conn = this.#conn;
+    if (!conn) {
+      this.#wakeup.abort();
+      return;
+    }
+    const t0 = performance.now();
+    const alive = await conn.checkAlive(CHECK_TIMEOUT_MS);
+    this.#deps.emit('health_check', { trigger, alive, ms: Math.round(performance.now() - t0) });
+    if (!alive) conn.abandon(`no answer within ${CHECK_TIMEOUT_MS / 1000} s after a ${trigger}`);
+  }
+
+  /** Sleeps out a backoff delay, or less when a wake-up comes first. */
+  async #backoff(ms: number, signal: AbortSignal): Promise<void> {
+    if (this.#wakeup.signal.aborted) this.#wakeup = new AbortController();
+    await sleep(ms, AbortSignal.any([signal, this.#wakeup.signal]));
+  }
+
   /** Runs until `signal` aborts. */
   async run(signal: AbortSignal): Promise<void> {
     const { log, emit, manager, view } = this.#deps;
@@ -108,7 +140,7 @@ export class HostSession {
         view?.setStatus(connectedOnce ? `reconnecting to ${where} (attempt ${attempt})` : `connecting to ${where}`);
         let conn: SshConnection;
         try {
-          conn = await connect(this.#host, {
+          conn = await (this.#deps.connect ?? connect)(this.#host, {
             log: (level, msg) => log.log(level, msg),
             ...(this.#deps.prompt ? { prompt: this.#deps.prompt } : {}),
             signal,
@@ -117,11 +149,11 @@ export class HostSession {
           if (signal.aborted) break;
           if (!connectedOnce || isFatal(err)) throw err;
           attempt++;
-          const delay = backoffDelayMs(attempt);
+          const delay = (this.#deps.backoff ?? backoffDelayMs)(attempt);
           log.warn(`reconnect to ${where} failed: ${(err as Error).message}; retrying in ${delay / 1000} s`);
           emit('reconnecting', { attempt, delay_ms: delay });
           view?.setStatus(`disconnected: retrying in ${delay / 1000} s (attempt ${attempt})`, Date.now() + delay);
-          await sleep(delay, signal);
+          await this.#backoff(delay, signal);
           continue;
         }
         this.#conn = conn;
@@ -139,9 +171,11 @@ export class HostSession {
         manager.setDialer((h, p) => conn.forwardOut(h, p));
         await this.#resync();
         if (this.#cfg.auto) void this.#superviseAgent(conn, closed, signal);
-        const stop = new Promise<string>((resolve) =>
-          signal.addEventListener('abort', () => resolve('stop'), { once: true }),
-        );
+        // the stop may have come while re-syncing: an abort listener added after it would never fire
+        const stop = new Promise<string>((resolve) => {
+          if (signal.aborted) resolve('stop');
+          else signal.addEventListener('abort', () => resolve('stop'), { once: true });
+        });
         const reason = await Promise.race([closed, stop]);
         manager.setDialer(undefined);
         if (signal.aborted) break;
@@ -150,10 +184,10 @@ export class HostSession {
         log.warn(`disconnected from ${where}: ${reason}; local ports stay bound while reconnecting`);
         emit('disconnected', { reason });
         attempt = 1;
-        const delay = backoffDelayMs(attempt);
+        const delay = (this.#deps.backoff ?? backoffDelayMs)(attempt);
         emit('reconnecting', { attempt, delay_ms: delay });
         view?.setStatus(`disconnected: retrying in ${delay / 1000} s (attempt ${attempt})`, Date.now() + delay);
-        await sleep(delay, signal);
+        await this.#backoff(delay, signal);
       }
     } finally {
       await this.#shutdown();

@@ -12,3 +12,4 @@ export type { Level, SessionLog, SessionStatus } from './host-session.ts';
 export { LoopbackAddresses } from './loopback-addresses.ts';
 export { ensureStateDir, stateDir } from './state-dir.ts';
 export { type PortMemory, StickyPorts } from './sticky-ports.ts';
+export { type Wake, type WakeClock, WakeDetector } from './wake-detector.ts';

@@ -232,6 +232,35 @@ export class SshConnection extends EventEmitter {
     });
   }
 
+  /**
+   * One round trip over the link, end to end (a session channel that runs `true`): false when the server does not
+   * answer within `timeoutMs`. Used after a suspend or clock jump, instead of waiting for keepalive timeouts.
+   */
+  async checkAlive(timeoutMs: number): Promise<boolean> {
+    if (this.#closed) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    try {
+      const answered = this.exec('true', { timeoutMs }).then(
+        () => true,
+        () => false,
+      );
+      return await Promise.race([answered, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Drops a link that failed a health check at once; 'close' follows with `reason`. */
+  abandon(reason: string): void {
+    if (this.#closed) return;
+    this.#reason = reason;
+    this.#client.destroy();
+    this.#finish();
+  }
+
   /** Closes the connection (and the jump hosts it goes through). */
   close(): void {
     if (this.#closed) return;

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { test } from 'node:test';
+import { ForwardManager, PortFilter } from '@port-linker/forward';
+import type { ResolvedHost, SshConnection } from '@port-linker/ssh';
+import type { EventFields, EventName } from './events.ts';
+import type { HostOptions } from './host-options.ts';
+import { HostSession } from './host-session.ts';
+
+/** A connection that answers health checks as told; abandon() and close() end it like a real one. */
+class FakeConnection extends EventEmitter {
+  alive = true;
+  remoteAddress = undefined;
+  closed = false;
+  async checkAlive(): Promise<boolean> {
+    return this.alive;
+  }
+  abandon(reason: string): void {
+    this.#end(reason);
+  }
+  close(): void {
+    this.#end('closed by us');
+  }
+  forwardOut(): Promise<never> {
+    return Promise.reject(new Error('no channels in this test'));
+  }
+  #end(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.emit('close', reason);
+  }
+}
+
+const OPTIONS: HostOptions = {
+  auto: false,
+  protocol: 'tcp',
+  transport: 'stdio',
+  agent: 'none',
+  conflict: 'remap',
+  localForwards: [],
+  defaultExcludes: true,
+  logLevel: 'info',
+};
+const HOST = { user: 'dev', hostname: 'box', port: 22, localForwards: [], alias: 'box' } as unknown as ResolvedHost;
+const quiet = { log() {}, warn() {}, info() {}, error() {} };
+
+function session() {
+  const conns: FakeConnection[] = [];
+  const events: Array<{ event: EventName } & Record<string, unknown>> = [];
+  let changed: () => void = () => {};
+  const s = new HostSession(OPTIONS, HOST, {
+    log: quiet,
+    emit: <K extends EventName>(event: K, fields: EventFields[K]) => {
+      events.push({ event, ...fields });
+      changed();
+    },
+    manager: new ForwardManager({ conflict: 'remap' }),
+    filter: PortFilter.fromOptions({ defaultExcludes: true }),
+    connect: (async () => {
+      const c = new FakeConnection();
+      conns.push(c);
+      return c as unknown as SshConnection;
+    }) as never,
+    backoff: () => 60_000, // a reconnect that waits out its backoff would time the test out
+  });
+  /** Resolves once an event `name` has been emitted `count` times. */
+  const seen = (name: EventName, count = 1) =>
+    new Promise<void>((resolve) => {
+      const check = () => {
+        if (events.filter((e) => e.event === name).length >= count) resolve();
+      };
+      changed = check;
+      check();
+    });
+  return { s, conns, events, seen };
+}
+
+test('a health check on a live link reports it alive and changes nothing', async () => {
+  const { s, conns, events, seen } = session();
+  const stop = new AbortController();
+  const running = s.run(stop.signal);
+  await seen('connected');
+  await s.checkNow('frozen');
+  assert.deepEqual(
+    events.filter((e) => e.event === 'health_check').map((e) => [e.trigger, e.alive]),
+    [['frozen', true]],
+  );
+  assert.equal(conns.length, 1);
+  assert.ok(!events.some((e) => e.event === 'disconnected'));
+  stop.abort();
+  await running;
+});
+
+test('after a wake-up a dead link is dropped at once and rebuilt without waiting out the backoff', async () => {
+  const { s, conns, events, seen } = session();
+  const stop = new AbortController();
+  const running = s.run(stop.signal);
+  await seen('connected');
+  (conns[0] as FakeConnection).alive = false;
+  await s.checkNow('clock_jump');
+  await seen('disconnected');
+  assert.match(
+    String(events.find((e) => e.event === 'disconnected')?.reason),
+    /no answer within 3 s after a clock_jump/,
+  );
+  // now in a 60 s backoff: the next wake-up (the network may be back) retries at once
+  await s.checkNow('clock_jump');
+  await seen('reconnected');
+  assert.equal(conns.length, 2, 'a second connection');
+  assert.equal(events.filter((e) => e.event === 'connected').length, 2);
+  stop.abort();
+  await running;
+});
