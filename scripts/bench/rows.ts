@@ -1,6 +1,7 @@
 import type { Row, RowContext } from './bench-types.ts';
 import { agentIdleFigures } from './measure-agent.ts';
 import { detectionFigures, manyPortsFigure } from './measure-detection.ts';
+import { HostFleet, manyHostsFigures } from './measure-hosts.ts';
 import { roundTripFigures, sequentialFigures } from './measure-latency.ts';
 import { packetSize, quicTwoProcess } from './measure-quic.ts';
 import { concurrentFigures, rssWithForwards } from './measure-scale.ts';
@@ -250,6 +251,36 @@ export const ROWS: Row[] = [
       },
     ],
     measure: async (ctx) => ({ mb: await rssWithForwards(ctx.side, ctx.target, ctx.listeners, 100) }),
+  },
+  {
+    id: 'many-hosts',
+    phase: 'solo',
+    sides: PL,
+    quick: false,
+    runs: 3,
+    figures: [
+      {
+        id: 'start',
+        label: "20 hosts in one process: start -> every host's first port usable",
+        unit: 'ms',
+        target: { kind: 'abs', op: '<', value: 3000 },
+      },
+      {
+        id: 'perHost',
+        label: '20 hosts: host RSS per host beyond the first',
+        unit: 'MB',
+        target: { kind: 'abs', op: '<', value: 3 },
+      },
+    ],
+    measure: async () => {
+      const fleet = await HostFleet.start(20);
+      try {
+        const f = await manyHostsFigures(fleet);
+        return { start: f.startMs, perHost: f.rssPerHostMb };
+      } finally {
+        await fleet.close();
+      }
+    },
   },
   {
     id: 'agent-idle',

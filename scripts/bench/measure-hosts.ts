@@ -1,0 +1,125 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RemoteHost, type Service } from '../../test/harness/index.ts';
+import { rssMb } from './measure-process.ts';
+import { waitUsable } from './net-probe.ts';
+
+const CLI = join(import.meta.dirname, '../../packages/cli/bin/port-linker.js');
+
+/** N throwaway hosts (namespace + sshd each), each serving one TCP echo. */
+export class HostFleet {
+  readonly hosts: RemoteHost[];
+  readonly services: Service[];
+  readonly dir: string;
+
+  private constructor(hosts: RemoteHost[], services: Service[]) {
+    this.hosts = hosts;
+    this.services = services;
+    this.dir = mkdtempSync(join(tmpdir(), 'pl-fleet-'));
+    const knownHosts = hosts.map((h) => readFileSync(h.knownHostsPath, 'utf8')).join('');
+    writeFileSync(join(this.dir, 'known_hosts'), knownHosts, { mode: 0o600 });
+  }
+
+  static async start(n: number): Promise<HostFleet> {
+    const hosts: RemoteHost[] = [];
+    // a few at a time: each start creates a namespace and an sshd
+    for (let i = 0; i < n; i += 5) {
+      hosts.push(
+        ...(await Promise.all(
+          Array.from({ length: Math.min(5, n - i) }, () => RemoteHost.start({ quietShell: true })),
+        )),
+      );
+    }
+    const services = await Promise.all(hosts.map((h) => h.serve('tcp-echo', 0, '127.0.0.1')));
+    return new HostFleet(hosts, services);
+  }
+
+  /** port-linker arguments that reach the first `n` hosts (every client key, one known_hosts). */
+  args(n = this.hosts.length): string[] {
+    const some = this.hosts.slice(0, n);
+    return [
+      '--json',
+      '--no-notify',
+      '--transport',
+      'stdio',
+      ...some.flatMap((h) => ['-i', h.clientKeyPath]),
+      '-o',
+      `UserKnownHostsFile=${join(this.dir, 'known_hosts')}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      ...some.map((h) => h.target),
+    ];
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.hosts.map((h) => h.close()));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** A port-linker mirroring the first `n` hosts of a fleet; resolves once every host's echo is usable locally. */
+async function mirror(fleet: HostFleet, n: number): Promise<{ child: ChildProcess; ms: number; home: string }> {
+  const home = mkdtempSync(join(tmpdir(), 'pl-fleet-home-'));
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [CLI, ...fleet.args(n)], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+    env: { ...process.env, PORT_LINKER_HOME: home },
+  });
+  const wanted = new Map(fleet.hosts.slice(0, n).map((h, i) => [h.target, fleet.services[i]?.port]));
+  const locals = await new Promise<number[]>((resolve, reject) => {
+    const found = new Map<string, number>();
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`only ${found.size}/${n} hosts mirrored within 60 s`)), 60_000);
+    child.once('exit', (code) => reject(new Error(`port-linker exited ${code}`)));
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      buf += d;
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const e = JSON.parse(buf.slice(0, nl)) as {
+          event: string;
+          host: string;
+          remote_port: number;
+          local_port: number;
+        };
+        buf = buf.slice(nl + 1);
+        if (e.event === 'forward_added' && wanted.get(e.host) === e.remote_port) found.set(e.host, e.local_port);
+      }
+      if (found.size === n) {
+        clearTimeout(timer);
+        resolve([...found.values()]);
+      }
+    });
+  });
+  await Promise.all(locals.map((p) => waitUsable(p, 15_000)));
+  return { child, ms: performance.now() - t0, home };
+}
+
+async function stop(m: { child: ChildProcess; home: string }): Promise<void> {
+  const exited = new Promise((r) => m.child.once('exit', r));
+  m.child.kill('SIGINT');
+  await exited;
+  rmSync(m.home, { recursive: true, force: true });
+}
+
+/**
+ * `port-linker h1 ... hN` (N = the fleet's size): start -> every host's first port usable, and the host process's
+ * RSS per host beyond the first (RSS with N hosts minus RSS with 1 host, over N - 1; both after 3 s of steady state).
+ */
+export async function manyHostsFigures(
+  fleet: HostFleet,
+): Promise<{ startMs: number; rssPerHostMb: number; rssMb: number }> {
+  const n = fleet.hosts.length;
+  const one = await mirror(fleet, 1);
+  await new Promise((r) => setTimeout(r, 3000));
+  const rss1 = rssMb(one.child.pid ?? 0);
+  await stop(one);
+  const all = await mirror(fleet, n);
+  try {
+    await new Promise((r) => setTimeout(r, 3000));
+    const rssN = rssMb(all.child.pid ?? 0);
+    return { startMs: all.ms, rssPerHostMb: (rssN - rss1) / (n - 1), rssMb: rssN };
+  } finally {
+    await stop(all);
+  }
+}
