@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RemoteHost, type Service } from '../../test/harness/index.ts';
@@ -19,6 +19,9 @@ export class HostFleet {
     this.services = services;
     this.dir = mkdtempSync(join(tmpdir(), 'pl-fleet-'));
     const knownHosts = hosts.map((h) => readFileSync(h.knownHostsPath, 'utf8')).join('');
+    // one client key for all, as a user has: with one key per host, sshd's MaxAuthTries (6) refuses the 7th host on
+    const key = readFileSync(`${hosts[0]?.clientKeyPath}.pub`);
+    for (const h of hosts.slice(1)) appendFileSync(join(h.dir, 'authorized_keys'), key);
     writeFileSync(join(this.dir, 'known_hosts'), knownHosts, { mode: 0o600 });
   }
 
@@ -44,7 +47,8 @@ export class HostFleet {
       '--no-notify',
       '--transport',
       'stdio',
-      ...some.flatMap((h) => ['-i', h.clientKeyPath]),
+      '-i',
+      this.hosts[0]?.clientKeyPath ?? '',
       '-o',
       `UserKnownHostsFile=${join(this.dir, 'known_hosts')}`,
       '-o',

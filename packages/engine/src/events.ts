@@ -4,6 +4,8 @@
  * fields below. Adding fields is fine; renaming one is a breaking change (a new `v`). The JSON Schema of the same
  * objects is `packages/engine/schema/events-v1.schema.json`; a test validates every event the integration tests see.
  */
+import type { ConflictEvent, ForwardAddedEvent, ForwardRemovedEvent } from '@port-linker/forward';
+
 export const EVENT_SCHEMA_VERSION = 1;
 
 /** Fields of each event, by name. */
@@ -17,26 +19,10 @@ export interface EventFields {
     reason?: string;
     pid?: number;
   };
-  forward_added: {
-    protocol: 'tcp' | 'udp';
-    remote_addr: string;
-    remote_port: number;
-    local_port: number;
-    /** The first local address it listens on (127.0.0.1, or the host's own loopback address). */
-    local_addr: string;
-    local_addrs: string[];
-    process?: string;
-    origin: 'auto' | 'explicit';
-  };
-  forward_removed: { protocol: 'tcp' | 'udp'; remote_port: number; local_port: number; reason: string };
-  conflict: {
-    protocol: 'tcp' | 'udp';
-    remote_port: number;
-    wanted_local_port: number;
-    action: string;
-    local_port?: number;
-    reason: string;
-  };
+  /** The forward manager's event, plus the first local address it listens on (127.0.0.1, or the host's own). */
+  forward_added: ForwardAddedEvent & { local_addr: string };
+  forward_removed: ForwardRemovedEvent;
+  conflict: ConflictEvent;
   disconnected: { reason: string };
   reconnecting: { attempt: number; delay_ms: number };
   reconnected: { attempt: number };
