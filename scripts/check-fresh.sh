@@ -4,7 +4,7 @@
 #   - a scratch HOME and an empty npm cache (nothing from this user's set-up),
 #   - a PATH of the standard directories only, with every program hidden that a package installed by hand put there:
 #     installed packages that are neither in the fresh machine image's list (--image-list FILE, one package a line or
-#     the workplace's "apt<TAB>name<TAB>version" rows) nor in scripts/system-packages.txt.
+#     the workplace's "apt<TAB>name<TAB>version" rows) nor in the program list of scripts/setup-system.sh.
 # As root (what the suite needs). Usage: bash scripts/check-fresh.sh [--image-list FILE] [--keep]
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,9 +33,10 @@ std_dirs=(/usr/local/sbin /usr/local/bin /usr/sbin /usr/bin /sbin /bin)
 hidden_pkgs=()
 if [ -r "$image_list" ]; then
   keep_pkgs=$( { awk -F'\t' 'NF >= 2 && $1 == "apt" { print $2 } NF == 1 && !/^#/ { print $1 }' "$image_list"
-    awk '!/^#/ && NF >= 2 { print $2 }' "$repo/scripts/system-packages.txt"; } | sort -u)
+    sed -n "/<<'PROGRAMS'\$/,/^PROGRAMS\$/p" "$repo/scripts/setup-system.sh" | awk '!/^#/ && !/PROGRAMS/ { print $2 }'
+  } | sort -u)
   mapfile -t hidden_pkgs < <(dpkg-query -W -f='${Package}\n' | sort -u | comm -23 - <(echo "$keep_pkgs"))
-  say "hiding the programs of ${#hidden_pkgs[@]} package(s) not in the image list nor in scripts/system-packages.txt"
+  say "hiding the programs of ${#hidden_pkgs[@]} package(s) not in the image list nor in the set-up list"
 else
   say "no image list at $image_list: only non-standard PATH directories are hidden"
 fi

@@ -1,8 +1,37 @@
 #!/usr/bin/env bash
-# Installs every program the tests, benchmarks, demo and build scripts spawn (scripts/system-packages.txt) with apt.
+# Installs every program the tests, benchmarks, demo and build scripts spawn (the list below) with apt.
 # Idempotent and silent when everything is present; as non-root it names what is missing in one line and fails.
+# test/fresh-machine.test.ts fails when a source spawns a program missing from this list. One line per program:
+# program, Debian package, who uses it; paths for programs looked up outside PATH (/usr/sbin/sshd).
 set -euo pipefail
-list="$(dirname "$0")/system-packages.txt"
+
+list=$(cat <<'PROGRAMS'
+# program        package          used by
+/usr/sbin/sshd   openssh-server   test harness, bench, demo: the private sshd of each throwaway "remote"
+ssh              openssh-client   bench: `ssh -N -L` measured side by side
+ssh-keygen       openssh-client   test harness: host and client keys, known_hosts
+ssh-agent        openssh-client   test/ssh-auth.test.ts
+ssh-add          openssh-client   test/ssh-auth.test.ts
+ip               iproute2         test harness, bench: network namespaces and veth links
+ss               iproute2         test harness, bench: waits for a listener; scanner tests
+netstat          net-tools        scanner tests (the netstat backend)
+socat            socat            scanner tests, ProxyCommand test
+iperf3           iperf3           bench: bulk throughput
+nft              nftables         QUIC fallback test: UDP dropped in a namespace
+python3          python3          bench: wan-relay.py; scanner tests: socket fixtures
+strip            binutils         scripts/build-agents.mjs: linux-x64 agent executable
+llvm-strip       llvm             scripts/build-agents.mjs: linux-arm64 agent executable
+perf             linux-perf       scripts/bench/perf-tunnel.ts (profiling aid)
+unshare          util-linux       agent tests: a network namespace of their own
+setpriv          util-linux       scanner tests: a socket owned by another user
+mount            mount            deploy tests: a noexec mount on the remote
+umount           mount            deploy tests
+useradd          passwd           test harness: a second login user
+userdel          passwd           test harness
+chpasswd         passwd           ssh-auth tests: password login
+sh               dash             remote commands in tests
+PROGRAMS
+)
 
 have() { case "$1" in /*) [ -x "$1" ] ;; *) command -v "$1" >/dev/null 2>&1 ;; esac; }
 
@@ -13,7 +42,7 @@ while read -r program package _; do
   have "$program" && continue
   missing_programs+=("$program")
   case " ${missing_packages[*]-} " in *" $package "*) ;; *) missing_packages+=("$package") ;; esac
-done <"$list"
+done <<<"$list"
 [ ${#missing_programs[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" != 0 ]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, set-up included: `npm test` (what .ci/run calls).
 #   --unit   only unit tests (no root, no sshd needed)
-# Set-up on a fresh machine: the programs of scripts/system-packages.txt with apt (as root), npm ci, build.
+# Set-up on a fresh machine: the programs listed in scripts/setup-system.sh with apt (as root), npm ci, build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 unit_only=false
