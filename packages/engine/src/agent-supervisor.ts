@@ -1,0 +1,179 @@
+import { lookup } from 'node:dns/promises';
+import { type AgentLink, type DeployResult, deployAgent, loadQuicConnector, startAgent } from '@port-linker/deploy';
+import type { Message } from '@port-linker/proto';
+import type { ResolvedHost, SshConnection } from '@port-linker/ssh';
+import type { ForwardSync } from './forward-sync.ts';
+import type { HostOptions } from './host-options.ts';
+import type { Level, SessionDeps } from './session-deps.ts';
+
+/** How often the agent checks its scanner (ms): fast enough for the < 250 ms detection target. */
+const WATCH_INTERVAL_MS = 150;
+
+/**
+ * The agent link of one host: deploys and starts the agent on each new connection, feeds its ScanDeltas to the
+ * forward sync and its UDP datagrams to the forward manager, restarts it when it dies and falls back to agentless
+ * scanning when it keeps dying.
+ */
+export class AgentSupervisor {
+  readonly #cfg: HostOptions;
+  readonly #host: ResolvedHost;
+  readonly #deps: SessionDeps;
+  readonly #sync: ForwardSync;
+  #link: AgentLink | undefined;
+
+  constructor(cfg: HostOptions, host: ResolvedHost, deps: SessionDeps, sync: ForwardSync) {
+    this.#cfg = cfg;
+    this.#host = host;
+    this.#deps = deps;
+    this.#sync = sync;
+    // UDP forwards live on the agent: tell it when one starts or stops.
+    deps.manager.on('forward_added', (e) => {
+      if (e.protocol === 'udp')
+        this.#link?.send({ type: 'StartUdpForward', port: e.remote_port, address: e.remote_addr });
+    });
+    deps.manager.on('forward_removed', (e) => {
+      if (e.protocol === 'udp' && e.reason !== 'shutdown')
+        this.#link?.send({ type: 'StopUdpForward', port: e.remote_port });
+    });
+  }
+
+  /** Asks the running agent to shut down and closes its link. */
+  async stop(): Promise<void> {
+    const link = this.#link;
+    this.#link = undefined;
+    if (!link) return;
+    try {
+      link.send({ type: 'Shutdown' });
+    } catch {
+      // channel already gone
+    }
+    await link.close().catch(() => {});
+  }
+
+  /** Deploys and runs the agent for one connection; restarts it if it dies, falls back to agentless. */
+  async supervise(conn: SshConnection, closed: Promise<string>, signal: AbortSignal): Promise<void> {
+    const { log, emit, view } = this.#deps;
+    let mode = this.#cfg.agent;
+    let gone = false;
+    void closed.then(() => {
+      gone = true;
+    });
+    const starts: number[] = [];
+    while (!gone && !signal.aborted) {
+      let deployed: DeployResult;
+      let link: AgentLink;
+      try {
+        const quic = this.#cfg.transport === 'quic';
+        // the agent ships its own debug/trace lines only when the user asked for them (frames cost)
+        const logLevel = this.#cfg.logLevel === 'debug' || this.#cfg.logLevel === 'trace' ? this.#cfg.logLevel : 'info';
+        deployed = await deployAgent(conn, {
+          mode,
+          log: (level, msg) => log.log(level, msg),
+          quic,
+          startInProbe: { logLevel },
+        });
+        link = await startAgent(conn, deployed, {
+          log: (level: Level, msg: string) => log.log(level, msg),
+          logLevel,
+          transport: this.#cfg.transport,
+          dial: (h, p) => conn.forwardOut(h, p),
+          ...(quic ? { quic: () => this.#quicConnector(conn) } : {}),
+        });
+      } catch (err) {
+        if (gone || signal.aborted) return;
+        if (mode !== 'none') {
+          log.warn(`agent could not start (${(err as Error).message}); falling back to agentless scanning`);
+          mode = 'none';
+          continue;
+        }
+        log.error(`agentless scanning failed too: ${(err as Error).message}; only explicit forwards work`);
+        emit('error', { message: (err as Error).message });
+        return;
+      }
+      if (gone || signal.aborted) {
+        await link.close().catch(() => {});
+        return;
+      }
+      this.#link = link;
+      this.#sync.ownPorts = [...(link.ownPorts ?? [])];
+      this.#attachUdp(link);
+      const transport = link.transport ?? 'stdio';
+      emit('agent', {
+        mode: deployed.mode,
+        transport,
+        platform: deployed.platform,
+        bytes_uploaded: deployed.bytesUploaded,
+        ...(link.info ? { pid: link.info.pid } : {}),
+        ...(deployed.reason ? { reason: deployed.reason } : {}),
+      });
+      log.info(
+        `agent: ${deployed.mode} on ${deployed.platform}, transport ${transport}, ${deployed.bytesUploaded} bytes uploaded${deployed.reason ? ` (${deployed.reason})` : ''}`,
+      );
+      view?.setAgent(`${deployed.mode}/${transport}`);
+      link.on('message', (m: Message) => this.#onAgentMessage(m));
+      // the agent's info lines (scanner chosen, watch started, ...) are detail for the user: shown with --log-level debug
+      link.on('log', (e) =>
+        log.log(e.level === 'info' ? 'debug' : e.level, e.message, { source: 'agent', target: e.target || undefined }),
+      );
+      const exited = new Promise<string>((resolve) => link.once('exit', (reason: string) => resolve(reason)));
+      link.send({ type: 'WatchRequest', ...this.#sync.protocols(), intervalMs: WATCH_INTERVAL_MS });
+      const reason = await Promise.race([exited, closed.then(() => 'connection closed')]);
+      if (this.#link === link) {
+        this.#link = undefined;
+        this.#deps.manager.setUdpSender(undefined);
+      }
+      if (gone || signal.aborted) return;
+      log.warn(`agent exited (${reason}); restarting it`);
+      const now = Date.now();
+      starts.push(now);
+      if (starts.filter((t) => now - t < 60_000).length >= 3 && mode !== 'none') {
+        log.warn('agent keeps dying; switching to agentless scanning');
+        mode = 'none';
+      }
+    }
+  }
+
+  /**
+   * The QUIC side for this host (loaded only for `--transport quic`): UDP to the address the SSH connection's TCP
+   * socket reached. Through a jump host or ProxyCommand there is no such socket: HostName is resolved instead, and
+   * that address is usually not reachable over UDP (the attempt times out and tcp is used).
+   */
+  async #quicConnector(conn: SshConnection) {
+    if (conn.remoteAddress) return loadQuicConnector(conn.remoteAddress);
+    const { hostname } = this.#host;
+    this.#deps.log.info(`quic: SSH goes through a jump host or ProxyCommand; trying UDP to ${hostname} directly`);
+    const { address } = await lookup(hostname).catch((err: Error) => {
+      throw new Error(`cannot resolve ${hostname} for UDP: ${err.message}`);
+    });
+    return loadQuicConnector(address);
+  }
+
+  /** Routes UDP through this agent when it can relay it; re-announces UDP forwards that outlived the last agent. */
+  #attachUdp(link: AgentLink): void {
+    const { manager, log } = this.#deps;
+    this.#sync.udp = this.#cfg.protocol !== 'tcp' && (link.info?.capabilities.includes('udp') ?? false);
+    if (this.#cfg.protocol !== 'tcp' && !this.#sync.udp)
+      log.warn(`agent mode ${link.mode} cannot relay UDP: mirroring TCP only`);
+    if (!this.#sync.udp) {
+      manager.setUdpSender(undefined);
+      return;
+    }
+    manager.setUdpSender((packet) => {
+      if (link.congested) return false;
+      link.send(packet);
+      return true;
+    });
+    for (const f of manager.list()) {
+      if (f.spec.protocol === 'udp')
+        link.send({ type: 'StartUdpForward', port: f.spec.remotePort, address: f.spec.remoteHost });
+    }
+  }
+
+  #onAgentMessage(m: Message): void {
+    if (m.type === 'UdpPacket') {
+      this.#deps.manager.deliverUdp(m);
+      return;
+    }
+    if (m.type === 'ScanDelta') this.#sync.apply(m);
+  }
+}

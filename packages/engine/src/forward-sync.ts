@@ -1,0 +1,86 @@
+import { type ForwardManager, type ForwardSpec, type PortFilter, parseLocalForward } from '@port-linker/forward';
+import type { MessageOf } from '@port-linker/proto';
+import type { ResolvedHost } from '@port-linker/ssh';
+import type { HostOptions } from './host-options.ts';
+import { RemotePorts } from './remote-ports.ts';
+import type { SessionLog } from './session-deps.ts';
+
+/**
+ * One host's forward sync: the host's copy of the remote's listening sockets (from the agent's ScanDeltas) plus its
+ * explicit `-L` forwards, turned into the desired set of forwards under the port filter and handed to the
+ * ForwardManager. Knows nothing of SSH or the agent's lifecycle.
+ */
+export class ForwardSync {
+  readonly #cfg: HostOptions;
+  readonly #manager: ForwardManager;
+  readonly #filter: PortFilter;
+  readonly #log: SessionLog;
+  readonly #remote = new RemotePorts();
+  #explicit: ForwardSpec[];
+  /** Ports the running agent listens on itself (its transports): excluded from mirroring. */
+  ownPorts: number[] = [];
+  /** Whether the running agent relays UDP (agentless mode cannot). */
+  udp = false;
+
+  /** Explicit forwards (ssh_config LocalForward, then -L) are parsed here: UsageError on junk. */
+  constructor(
+    cfg: HostOptions,
+    host: ResolvedHost,
+    deps: { manager: ForwardManager; filter: PortFilter; log: SessionLog },
+  ) {
+    this.#cfg = cfg;
+    this.#manager = deps.manager;
+    this.#filter = deps.filter;
+    this.#log = deps.log;
+    this.#explicit = [...host.localForwards.map(localForwardFromConfig), ...cfg.localForwards].map(parseLocalForward);
+  }
+
+  /** Adds an explicit `-L` forward (`[bind:]lport:rhost:rport`; UsageError on junk); returns its key. */
+  async addForward(text: string): Promise<string> {
+    const spec = parseLocalForward(text);
+    if (!this.#explicit.some((f) => f.key === spec.key)) this.#explicit = [...this.#explicit, spec];
+    await this.resync();
+    return spec.key;
+  }
+
+  /** Removes an explicit forward by its `-L` text or key; false when there is none. */
+  async removeForward(textOrKey: string): Promise<boolean> {
+    let key = textOrKey;
+    try {
+      key = parseLocalForward(textOrKey).key;
+    } catch {
+      // a key, not -L text
+    }
+    const before = this.#explicit.length;
+    this.#explicit = this.#explicit.filter((f) => f.key !== key);
+    if (this.#explicit.length === before) return false;
+    await this.resync();
+    return true;
+  }
+
+  /** Applies one push from the agent and re-syncs. */
+  apply(delta: MessageOf<'ScanDelta'>): void {
+    this.#remote.apply(delta);
+    void this.resync();
+  }
+
+  /** Which protocols are mirrored now (UDP only while the agent relays it). */
+  protocols(): { tcp: boolean; udp: boolean } {
+    return { tcp: this.#cfg.protocol !== 'udp', udp: this.udp };
+  }
+
+  /** Makes the forward manager's set equal the desired one. */
+  async resync(): Promise<void> {
+    const { specs, notes } = this.#remote.desired(this.#filter.withExcluded(this.ownPorts), this.protocols());
+    for (const n of notes) this.#log.info(n);
+    const bind = this.#cfg.bindAddress;
+    const mirrored = bind ? specs.map((spec) => ({ ...spec, bind: [bind] })) : specs;
+    await this.#manager.sync([...this.#explicit, ...(this.#cfg.auto ? mirrored : [])]);
+  }
+}
+
+/** ssh_config `LocalForward [bind:]port host:hostport` -> the -L form. */
+function localForwardFromConfig(line: string): string {
+  const [listen = '', target = ''] = line.trim().split(/\s+/);
+  return `${listen}:${target}`;
+}
