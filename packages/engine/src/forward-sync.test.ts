@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { type ForwardManager, type ForwardSpec, PortFilter } from '@port-linker/forward';
+import type { ListeningSocket } from '@port-linker/proto';
+import type { ResolvedHost } from '@port-linker/ssh';
+import { ForwardSync } from './forward-sync.ts';
+import type { HostOptions } from './host-options.ts';
+
+const OPTIONS: HostOptions = {
+  auto: true,
+  protocol: 'both',
+  transport: 'stdio',
+  agent: 'auto',
+  conflict: 'remap',
+  localForwards: ['9000:db:5432'],
+  defaultExcludes: true,
+  logLevel: 'info',
+};
+const HOST = { localForwards: ['8443 localhost:443'] } as unknown as ResolvedHost;
+const sock = (protocol: 'tcp' | 'udp', port: number, address = '0.0.0.0'): ListeningSocket => ({
+  protocol,
+  port,
+  address,
+  process: 'svc',
+});
+
+/** A ForwardSync over a manager that only records what it is asked to have. */
+function sync(options: Partial<HostOptions> = {}) {
+  const calls: ForwardSpec[][] = [];
+  const manager = { sync: async (specs: ForwardSpec[]) => void calls.push(specs) } as unknown as ForwardManager;
+  const notes: string[] = [];
+  const log = { log() {}, warn() {}, error() {}, info: (m: string) => void notes.push(m) };
+  const s = new ForwardSync({ ...OPTIONS, ...options }, HOST, {
+    manager,
+    filter: PortFilter.fromOptions({ defaultExcludes: true }),
+    log,
+  });
+  const last = () => (calls.at(-1) ?? []).map((f) => `${f.key} ${f.bind.join(',')}`).sort();
+  return { s, last, notes };
+}
+
+test('explicit forwards (ssh_config LocalForward, then -L) are always desired; mirrored ports follow the deltas', async () => {
+  const { s, last } = sync();
+  await s.resync();
+  assert.deepEqual(last(), ['explicit/127.0.0.1:8443 127.0.0.1', 'explicit/127.0.0.1:9000 127.0.0.1']);
+  s.udp = true;
+  s.apply({
+    type: 'ScanDelta',
+    full: true,
+    added: [sock('tcp', 3000), sock('udp', 5000), sock('tcp', 22)],
+    removed: [],
+  });
+  await s.resync();
+  assert.deepEqual(last(), [
+    'auto/tcp/3000 127.0.0.1',
+    'auto/udp/5000 127.0.0.1',
+    'explicit/127.0.0.1:8443 127.0.0.1',
+    'explicit/127.0.0.1:9000 127.0.0.1',
+  ]);
+  s.apply({ type: 'ScanDelta', full: false, added: [], removed: [sock('tcp', 3000)] });
+  await s.resync();
+  assert.ok(!last().some((l) => l.startsWith('auto/tcp/3000')), 'a removed socket stops its forward');
+});
+
+test('the agent’s own ports and UDP without a relaying agent are not mirrored; a bind address applies to mirrored ports', async () => {
+  const { s, last } = sync({ bindAddress: '127.0.0.7', localForwards: [] });
+  s.apply({
+    type: 'ScanDelta',
+    full: true,
+    added: [sock('tcp', 3000), sock('tcp', 4100), sock('udp', 5000)],
+    removed: [],
+  });
+  s.ownPorts = [4100];
+  await s.resync();
+  assert.deepEqual(last(), ['auto/tcp/3000 127.0.0.7', 'explicit/127.0.0.1:8443 127.0.0.1']);
+});
+
+test('addForward and removeForward change the explicit set; a port bound to a specific address gets one note', async () => {
+  const { s, last, notes } = sync({ auto: false, localForwards: [] });
+  const key = await s.addForward('7000:localhost:80');
+  assert.ok(last().includes(`${key} 127.0.0.1`));
+  assert.equal(await s.removeForward('7000:localhost:80'), true);
+  assert.equal(await s.removeForward(key), false);
+  assert.ok(!last().some((l) => l.startsWith(key)));
+  const auto = sync({ localForwards: [] });
+  auto.s.apply({ type: 'ScanDelta', full: true, added: [sock('tcp', 3000, '10.0.0.5')], removed: [] });
+  await auto.s.resync();
+  assert.equal(auto.notes.filter((n) => n.includes('listens only on 10.0.0.5')).length, 1);
+});
