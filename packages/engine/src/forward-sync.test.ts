@@ -76,7 +76,7 @@ test('the agent’s own ports and UDP without a relaying agent are not mirrored;
 });
 
 test('addForward and removeForward change the explicit set; a port bound to a specific address gets one note', async () => {
-  const { s, last, notes } = sync({ auto: false, localForwards: [] });
+  const { s, last } = sync({ auto: false, localForwards: [] });
   const key = await s.addForward('7000:localhost:80');
   assert.ok(last().includes(`${key} 127.0.0.1`));
   assert.equal(await s.removeForward('7000:localhost:80'), true);
