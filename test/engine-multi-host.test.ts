@@ -202,6 +202,7 @@ describe('several hosts in one process (3 real sshds)', () => {
       const check = await cli.waitEvent((e) => e.event === 'health_check', 'health_check after the freeze', 10_000);
       assert.equal(check.trigger, 'frozen');
       assert.equal(check.alive, true, 'the link survived the freeze: nothing is rebuilt');
+      assert.equal(check.agent, true, 'and the agent answered its ping');
       assert.ok(!cli.events.some((e) => e.event === 'disconnected'));
       assert.ok(await echoes(fwd.local_port as number, 'after the freeze'));
     } finally {

@@ -20,6 +20,7 @@ export class AgentSupervisor {
   readonly #deps: SessionDeps;
   readonly #sync: ForwardSync;
   #link: AgentLink | undefined;
+  #pingSeq = 1n << 62n; // apart from the link's own periodic pings
 
   constructor(cfg: HostOptions, host: ResolvedHost, deps: SessionDeps, sync: ForwardSync) {
     this.#cfg = cfg;
@@ -35,6 +36,33 @@ export class AgentSupervisor {
       if (e.protocol === 'udp' && e.reason !== 'shutdown')
         this.#link?.send({ type: 'StopUdpForward', port: e.remote_port });
     });
+  }
+
+  /**
+   * Pings the running agent now: true when its Pong comes within `timeoutMs`, undefined when no agent runs. A silent
+   * agent's link is closed, so the supervisor restarts it at once (instead of after the link's silence timeout).
+   */
+  async ping(timeoutMs: number): Promise<boolean | undefined> {
+    const link = this.#link;
+    if (!link) return undefined;
+    const value = this.#pingSeq++;
+    let timer: NodeJS.Timeout | undefined;
+    let onMessage: ((m: Message) => void) | undefined;
+    const answered = await new Promise<boolean>((resolve) => {
+      onMessage = (m: Message) => {
+        if (m.type === 'Pong' && m.value === value) resolve(true);
+      };
+      link.on('message', onMessage);
+      timer = setTimeout(() => resolve(false), timeoutMs);
+      link.send({ type: 'Ping', value });
+    });
+    clearTimeout(timer);
+    if (onMessage) link.off('message', onMessage);
+    if (!answered && this.#link === link) {
+      this.#deps.log.warn(`agent did not answer a ping within ${timeoutMs / 1000} s: restarting it`);
+      void link.close().catch(() => {});
+    }
+    return answered;
   }
 
   /** Asks the running agent to shut down and closes its link. */

@@ -26,8 +26,11 @@ export interface EventFields {
   disconnected: { reason: string };
   reconnecting: { attempt: number; delay_ms: number };
   reconnected: { attempt: number };
-  /** An immediate check of the link (`trigger`: frozen, clock_jump): `alive` false = dropped and rebuilt. */
-  health_check: { trigger: string; alive: boolean; ms: number };
+  /**
+   * An immediate check of the host (`trigger`: frozen, clock_jump): `alive` false = the SSH link was dropped and is
+   * rebuilt; `agent` (when an agent runs) false = it did not answer a ping and is restarted.
+   */
+  health_check: { trigger: string; alive: boolean; ms: number; agent?: boolean };
   /** A host stopped for good: removed, or its first connection failed (`message` says why). */
   host_stopped: { reason: 'removed' | 'shutdown' | 'failed'; message?: string };
   error: { message: string; code?: string };

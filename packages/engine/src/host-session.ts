@@ -48,8 +48,9 @@ export class HostSession {
 
   /**
    * Checks the host now instead of waiting for keepalive timeouts (after a suspend, SIGSTOP or clock jump): a round
-   * trip over the SSH link; a dead link is dropped, so the loop rebuilds it at once with the same local listeners.
-   * A host waiting out a reconnect backoff retries now. Emits `health_check`.
+   * trip over the SSH link, then an agent ping; a dead link is dropped, so the loop rebuilds it at once with the same
+   * local listeners, and a silent agent is restarted. A host waiting out a reconnect backoff retries now. Emits
+   * `health_check`.
    */
   async checkNow(trigger: string): Promise<void> {
     const conn = this.#conn;
@@ -59,7 +60,9 @@ export class HostSession {
     }
     const t0 = performance.now();
     const alive = await conn.checkAlive(CHECK_TIMEOUT_MS);
-    this.#deps.emit('health_check', { trigger, alive, ms: Math.round(performance.now() - t0) });
+    const agent = alive ? await this.#agent.ping(CHECK_TIMEOUT_MS) : undefined;
+    const ms = Math.round(performance.now() - t0);
+    this.#deps.emit('health_check', { trigger, alive, ms, ...(agent === undefined ? {} : { agent }) });
     if (!alive) conn.abandon(`no answer within ${CHECK_TIMEOUT_MS / 1000} s after a ${trigger}`);
   }
 
