@@ -64,7 +64,15 @@ export class HostFleet {
 }
 
 /** A port-linker mirroring the first `n` hosts of a fleet; resolves once every host's echo is usable locally. */
-async function mirror(fleet: HostFleet, n: number): Promise<{ child: ChildProcess; ms: number; home: string }> {
+interface Mirror {
+  child: ChildProcess;
+  ms: number;
+  home: string;
+  /** forward_added events seen so far. */
+  added: () => number;
+}
+
+async function mirror(fleet: HostFleet, n: number): Promise<Mirror> {
   const home = mkdtempSync(join(tmpdir(), 'pl-fleet-home-'));
   const t0 = performance.now();
   const child = spawn(process.execPath, [CLI, ...fleet.args(n)], {
@@ -72,6 +80,7 @@ async function mirror(fleet: HostFleet, n: number): Promise<{ child: ChildProces
     env: { ...process.env, PORT_LINKER_HOME: home },
   });
   const wanted = new Map(fleet.hosts.slice(0, n).map((h, i) => [h.target, fleet.services[i]?.port]));
+  let added = 0;
   const locals = await new Promise<number[]>((resolve, reject) => {
     const found = new Map<string, number>();
     let buf = '';
@@ -87,6 +96,7 @@ async function mirror(fleet: HostFleet, n: number): Promise<{ child: ChildProces
           local_port: number;
         };
         buf = buf.slice(nl + 1);
+        if (e.event === 'forward_added') added++;
         if (e.event === 'forward_added' && wanted.get(e.host) === e.remote_port) found.set(e.host, e.local_port);
       }
       if (found.size === n) {
@@ -96,10 +106,34 @@ async function mirror(fleet: HostFleet, n: number): Promise<{ child: ChildProces
     });
   });
   await Promise.all(locals.map((p) => waitUsable(p, 15_000)));
-  return { child, ms: performance.now() - t0, home };
+  return { child, ms: performance.now() - t0, home, added: () => added };
 }
 
-async function stop(m: { child: ChildProcess; home: string }): Promise<void> {
+const LISTENERS = join(import.meta.dirname, 'listeners.mjs');
+
+/**
+ * Every host opens `perHost` listeners at once (on 42000-...): the time until port-linker has reported all of them
+ * (forward_added on --json), as events per second.
+ */
+async function eventRate(fleet: HostFleet, m: Mirror, perHost: number): Promise<number> {
+  const before = m.added();
+  const want = before + perHost * fleet.hosts.length;
+  const procs = fleet.hosts.map((h) => h.spawn([process.execPath, LISTENERS]));
+  try {
+    const t0 = performance.now();
+    for (const p of procs) p.stdin?.write(`listen 42000 ${perHost}\n`);
+    const deadline = t0 + 30_000;
+    while (m.added() < want) {
+      if (performance.now() > deadline) throw new Error(`only ${m.added() - before}/${want - before} forwards in 30 s`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return ((want - before) * 1000) / (performance.now() - t0);
+  } finally {
+    for (const p of procs) p.stdin?.end();
+  }
+}
+
+async function stop(m: Mirror): Promise<void> {
   const exited = new Promise((r) => m.child.once('exit', r));
   m.child.kill('SIGINT');
   await exited;
@@ -108,11 +142,12 @@ async function stop(m: { child: ChildProcess; home: string }): Promise<void> {
 
 /**
  * `port-linker h1 ... hN` (N = the fleet's size): start -> every host's first port usable, and the host process's
- * RSS per host beyond the first (RSS with N hosts minus RSS with 1 host, over N - 1; both after 3 s of steady state).
+ * RSS per host beyond the first (RSS with N hosts minus RSS with 1 host, over N - 1; both after 3 s of steady state),
+ * then the event throughput when every host opens 25 listeners at once.
  */
 export async function manyHostsFigures(
   fleet: HostFleet,
-): Promise<{ startMs: number; rssPerHostMb: number; rssMb: number }> {
+): Promise<{ startMs: number; rssPerHostMb: number; rssMb: number; eventsPerS: number }> {
   const n = fleet.hosts.length;
   const one = await mirror(fleet, 1);
   await new Promise((r) => setTimeout(r, 3000));
@@ -122,7 +157,8 @@ export async function manyHostsFigures(
   try {
     await new Promise((r) => setTimeout(r, 3000));
     const rssN = rssMb(all.child.pid ?? 0);
-    return { startMs: all.ms, rssPerHostMb: (rssN - rss1) / (n - 1), rssMb: rssN };
+    const eventsPerS = await eventRate(fleet, all, 25);
+    return { startMs: all.ms, rssPerHostMb: (rssN - rss1) / (n - 1), rssMb: rssN, eventsPerS };
   } finally {
     await stop(all);
   }

@@ -271,12 +271,13 @@ export const ROWS: Row[] = [
         unit: 'MB',
         target: { kind: 'abs', op: '<', value: 3 },
       },
+      { id: 'events', label: '20 hosts x 25 new remote ports at once: forward_added events', unit: '1/s' },
     ],
     measure: async () => {
       const fleet = await HostFleet.start(20);
       try {
         const f = await manyHostsFigures(fleet);
-        return { start: f.startMs, perHost: f.rssPerHostMb };
+        return { start: f.startMs, perHost: f.rssPerHostMb, events: f.eventsPerS };
       } finally {
         await fleet.close();
       }
