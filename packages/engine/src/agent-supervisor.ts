@@ -9,6 +9,12 @@ import type { Level, SessionDeps } from './session-deps.ts';
 /** How often the agent checks its scanner (ms): fast enough for the < 250 ms detection target. */
 const WATCH_INTERVAL_MS = 150;
 
+/** How the agent is deployed and started (default: the real steps; tests inject fakes). */
+export interface AgentSteps {
+  deploy?: typeof deployAgent;
+  start?: typeof startAgent;
+}
+
 /**
  * The agent link of one host: deploys and starts the agent on each new connection, feeds its ScanDeltas to the
  * forward sync and its UDP datagrams to the forward manager, restarts it when it dies and falls back to agentless
@@ -19,14 +25,18 @@ export class AgentSupervisor {
   readonly #host: ResolvedHost;
   readonly #deps: SessionDeps;
   readonly #sync: ForwardSync;
+  readonly #deploy: typeof deployAgent;
+  readonly #start: typeof startAgent;
   #link: AgentLink | undefined;
   #pingSeq = 1n << 62n; // apart from the link's own periodic pings
 
-  constructor(cfg: HostOptions, host: ResolvedHost, deps: SessionDeps, sync: ForwardSync) {
+  constructor(cfg: HostOptions, host: ResolvedHost, deps: SessionDeps, sync: ForwardSync, steps: AgentSteps = {}) {
     this.#cfg = cfg;
     this.#host = host;
     this.#deps = deps;
     this.#sync = sync;
+    this.#deploy = steps.deploy ?? deployAgent;
+    this.#start = steps.start ?? startAgent;
     // UDP forwards live on the agent: tell it when one starts or stops.
     deps.manager.on('forward_added', (e) => {
       if (e.protocol === 'udp')
@@ -70,6 +80,8 @@ export class AgentSupervisor {
     const link = this.#link;
     this.#link = undefined;
     if (!link) return;
+    // supervise() no longer sees this link as current, so it would leave the sender pointing at the dead link
+    this.#deps.manager.setUdpSender(undefined);
     try {
       link.send({ type: 'Shutdown' });
     } catch {
@@ -94,13 +106,13 @@ export class AgentSupervisor {
         const quic = this.#cfg.transport === 'quic';
         // the agent ships its own debug/trace lines only when the user asked for them (frames cost)
         const logLevel = this.#cfg.logLevel === 'debug' || this.#cfg.logLevel === 'trace' ? this.#cfg.logLevel : 'info';
-        deployed = await deployAgent(conn, {
+        deployed = await this.#deploy(conn, {
           mode,
           log: (level, msg) => log.log(level, msg),
           quic,
           startInProbe: { logLevel },
         });
-        link = await startAgent(conn, deployed, {
+        link = await this.#start(conn, deployed, {
           log: (level: Level, msg: string) => log.log(level, msg),
           logLevel,
           transport: this.#cfg.transport,
