@@ -57,7 +57,7 @@ if (which === 'cli') {
     chunkNames: 'chunks/[name]-[hash]',
     splitting: true,
     format: 'esm',
-    target: 'node20',
+    target: 'node22',
     // workspace packages (TypeScript sources) are bundled; registry packages stay external
     external: registryDependencies(),
     sourcemap: 'linked',

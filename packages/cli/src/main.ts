@@ -1,6 +1,10 @@
-import { run } from './run.ts';
+import type { RunIo } from './run.ts';
 
-// The process entry: wires signals and stdio to run(), then exits with its code.
+/** Words that name a command of the daemon's (anything else is a host of the foreground command). */
+const COMMANDS = new Set(['up', 'down', 'ls', 'logs', 'connect', 'disconnect', 'daemon']);
+
+// The process entry: wires signals and stdio to the command, then exits with its code. Commands load lazily, so
+// `port-linker ls` does not pay for ssh2 and the engine.
 const controller = new AbortController();
 let stops = 0;
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
@@ -10,10 +14,16 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     controller.abort();
   });
 }
-const code = await run(process.argv.slice(2), process.env, {
+const argv = process.argv.slice(2);
+const io: RunIo = {
   stdout: (s) => process.stdout.write(s),
   stderr: (s) => process.stderr.write(s),
   stderrIsTty: process.stderr.isTTY === true,
   signal: controller.signal,
-});
-process.exit(code);
+};
+const code = COMMANDS.has(argv[0] ?? '')
+  ? await (await import('./daemon-commands.ts')).runCommand(argv, process.env, io)
+  : await (await import('./run.ts')).run(argv, process.env, io);
+process.exitCode = code;
+// stdout may still be draining into a pipe: exit once it is written
+process.stdout.write('', () => process.exit(code));

@@ -1,4 +1,5 @@
 import {
+  describeEvent,
   Engine,
   type EngineEvent,
   ensureStateDir,
@@ -14,6 +15,7 @@ import { Logger } from './logger.ts';
 import { BurstNotifier, desktopNotify, hasDisplay } from './notifier.ts';
 import { killLocalOwner } from './port-killer.ts';
 import { StatusView } from './status-view.ts';
+import { VERSION } from './version.ts';
 
 /** The process's outside world, injected so `run` is testable and free of import-time effects. */
 export interface RunIo {
@@ -24,8 +26,7 @@ export interface RunIo {
   signal: AbortSignal;
 }
 
-/** Version shown by -V (kept in step with package.json by the release process). */
-export const VERSION = '0.1.0';
+export { VERSION } from './version.ts';
 
 /**
  * Runs the CLI and resolves with the process exit code. Never throws. Every target is mirrored at once by one
@@ -113,18 +114,11 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: R
   }
   engine.on('event', (e) => {
     writeEvent(e);
-    const l = hostLog(e.host);
-    if (e.event === 'error') l.error(e.message);
-    else if (e.event === 'forward_added') {
-      const target = `${e.remote_addr.includes(':') ? `[${e.remote_addr}]` : e.remote_addr}:${e.remote_port}`;
+    const line = describeEvent(e);
+    if (line) hostLog(e.host).log(line.level, line.message);
+    if (e.event === 'forward_added') {
       const local = `${e.local_addr === '127.0.0.1' ? 'localhost' : e.local_addr}:${e.local_port}`;
-      l.info(`forwarding ${local} -> ${target}${e.process ? ` (${e.process})` : ''}`);
       notifiers.get(e.host)?.add(`${local}${e.process ? ` (${e.process})` : ''}`);
-    } else if (e.event === 'forward_removed') {
-      l.info(`stopped localhost:${e.local_port} (remote port ${e.remote_port}: ${e.reason.replace('_', ' ')})`);
-    } else if (e.event === 'conflict') {
-      const where = e.local_port === undefined ? '' : ` -> localhost:${e.local_port}`;
-      l.warn(`local port ${e.wanted_local_port} for remote port ${e.remote_port}: ${e.reason}; ${e.action}${where}`);
     }
   });
 

@@ -36,6 +36,8 @@ export interface EngineOptions {
   killOwner?: (port: number, log: SessionLog) => Promise<boolean>;
   prompt?: Prompter;
   now?: () => number;
+  /** Hosts keep retrying when their first connection fails (the daemon); default false (the foreground CLI). */
+  persistent?: boolean;
   /** Notices suspends, freezes and clock jumps (default: a WakeDetector on the system clocks; false = none). */
   wake?: WakeDetector | false;
 }
@@ -50,6 +52,8 @@ interface HostEntry {
   since: number;
   reconnects: number;
   error?: unknown;
+  /** Why the last connection attempt failed, while it retries. */
+  lastError?: string;
 }
 
 /** How a host ended: undefined error = stopped on request. */
@@ -122,6 +126,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       filter,
       ...(status ? { view: status } : {}),
       ...(this.#options.prompt ? { prompt: this.#options.prompt } : {}),
+      ...(this.#options.persistent ? { persistent: true } : {}),
     });
     const abort = new AbortController();
     const entry: HostEntry = {
@@ -175,7 +180,11 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       since: e.since,
       reconnects: e.reconnects,
       forwards: e.manager.list(),
-      ...(e.error === undefined ? {} : { error: e.error instanceof Error ? e.error.message : String(e.error) }),
+      ...(e.error === undefined
+        ? e.lastError === undefined
+          ? {}
+          : { error: e.lastError }
+        : { error: e.error instanceof Error ? e.error.message : String(e.error) }),
     }));
   }
 
@@ -218,8 +227,14 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   #emit<K extends EventName>(host: string, event: K, fields: EventFields[K]): void {
     const entry = this.#hosts.get(host);
     if (entry) {
-      if (event === 'connected') this.#setState(entry, 'connected');
-      else if (event === 'disconnected' || event === 'reconnecting') this.#setState(entry, 'reconnecting');
+      if (event === 'connected') {
+        this.#setState(entry, 'connected');
+        entry.lastError = undefined;
+      } else if (event === 'disconnected' || event === 'reconnecting') {
+        this.#setState(entry, 'reconnecting');
+        const error = (fields as EventFields['reconnecting']).error;
+        if (error !== undefined) entry.lastError = error;
+      }
       if (event === 'reconnected') entry.reconnects++;
     }
     this.emit('event', makeEvent(host, event, fields, new Date(this.#now())));

@@ -24,7 +24,8 @@ export interface EventFields {
   forward_removed: ForwardRemovedEvent;
   conflict: ConflictEvent;
   disconnected: { reason: string };
-  reconnecting: { attempt: number; delay_ms: number };
+  /** `error`: why the last attempt failed (absent right after a disconnect). */
+  reconnecting: { attempt: number; delay_ms: number; error?: string };
   reconnected: { attempt: number };
   /**
    * An immediate check of the host (`trigger`: frozen, clock_jump): `alive` false = the SSH link was dropped and is

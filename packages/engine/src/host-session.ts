@@ -15,7 +15,7 @@ const CHECK_TIMEOUT_MS = 3000;
  * One host, for the life of the process: connect, deploy and supervise the agent, turn its pushes
  * into forwards, and on connection loss keep the listeners bound, back off (1 s doubling to 30 s,
  * forever) and re-sync after reconnecting. Resolves on a clean stop (signal aborted); rejects only
- * when the first connection fails or authentication/host-key checks fail later.
+ * when the first connection fails (unless `persistent`) or authentication/host-key checks fail.
  */
 export class HostSession {
   readonly #cfg: HostOptions;
@@ -90,11 +90,14 @@ export class HostSession {
           });
         } catch (err) {
           if (signal.aborted) break;
-          if (!connectedOnce || isFatal(err)) throw err;
+          if ((!connectedOnce && !this.#deps.persistent) || isFatal(err)) throw err;
           attempt++;
           const delay = (this.#deps.backoff ?? backoffDelayMs)(attempt);
-          log.warn(`reconnect to ${where} failed: ${(err as Error).message}; retrying in ${delay / 1000} s`);
-          emit('reconnecting', { attempt, delay_ms: delay });
+          const error = (err as Error).message.split('\n')[0] ?? '';
+          log.warn(
+            `${connectedOnce ? 'reconnect' : 'connect'} to ${where} failed: ${error}; retrying in ${delay / 1000} s`,
+          );
+          emit('reconnecting', { attempt, delay_ms: delay, error });
           view?.setStatus(`disconnected: retrying in ${delay / 1000} s (attempt ${attempt})`, Date.now() + delay);
           await this.#backoff(delay, signal);
           continue;

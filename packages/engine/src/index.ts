@@ -1,3 +1,4 @@
+export { describeEvent } from './describe-event.ts';
 export { Engine, type EngineOptions, type HostOutcome, type HostSnapshot, type HostState } from './engine.ts';
 export {
   type EngineEvent,

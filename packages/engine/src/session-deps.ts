@@ -29,6 +29,11 @@ export interface SessionDeps {
   prompt?: Prompter;
   /** Opens the SSH connection (default: the real one; tests inject a fake). */
   connect?: typeof connect;
+  /**
+   * Keep retrying when the first connection fails too (the daemon: a host that is down now is wanted when it comes
+   * back). Authentication and host-key failures still end the session.
+   */
+  persistent?: boolean;
   /** Reconnect delay of an attempt (default: 1 s doubling to 30 s). */
   backoff?: (attempt: number) => number;
 }

@@ -1,0 +1,75 @@
+import { homedir } from 'node:os';
+import { dirname } from 'node:path';
+import type { HostSpec } from '@port-linker/daemon/client';
+import { findProfileFile, loadProfiles, type Profile } from '@port-linker/profiles';
+import type { CommandIo } from './command-io.ts';
+import { absolutePath, addAndWait } from './connect-command.ts';
+import { UsageError } from './down-command.ts';
+
+/** A profile as the daemon takes it (paths made absolute against the profile file's directory). */
+export function specOfProfile(p: Profile, file: string): HostSpec {
+  const other = p.forwards.find((f) => f.type !== 'local');
+  if (other) {
+    throw new UsageError(
+      `${other.at.file}:${other.at.line}:${other.at.col}: profile ${p.name}: ${other.type} forwards are not supported yet; use local ones (-L)`,
+    );
+  }
+  const base = dirname(file);
+  return {
+    id: p.name,
+    target: p.host,
+    profile: p.name,
+    profile_file: file,
+    identities: p.identities.map((i) => absolutePath(i, base)),
+    ...(p.jump ? { jump: p.jump } : {}),
+    ...(p.sshConfig ? { ssh_config: absolutePath(p.sshConfig, base) } : {}),
+    ssh_options: Object.entries(p.sshOptions).map(([k, v]) => `${k}=${v}`),
+    auto: p.auto,
+    protocol: p.protocol,
+    transport: p.transport,
+    agent: p.agent,
+    conflict: p.conflict,
+    ...(p.bindAddress ? { bind_address: p.bindAddress } : {}),
+    local_forwards: p.forwards.map((f) => f.spec),
+    ...(p.ports ? { ports: p.ports } : {}),
+    ...(p.exclude ? { exclude: p.exclude } : {}),
+    default_excludes: p.defaultExcludes,
+    log_level: p.logLevel,
+  };
+}
+
+/**
+ * `port-linker up [profile...] [-f FILE]`: the profiles (all of the file when none is named) in the daemon, started
+ * when none runs; idempotent (an unchanged profile is left alone); waits until every host is connected.
+ */
+export async function upCommand(
+  names: string[],
+  opts: { file?: string; timeout: number },
+  io: CommandIo,
+): Promise<number> {
+  const home = io.env.HOME || homedir();
+  const file = findProfileFile({ cwd: io.cwd, home, ...(opts.file ? { file: absolutePath(opts.file, io.cwd) } : {}) });
+  if (!file) {
+    throw new UsageError(
+      'up: no profiles file (port-linker.yml here or in a parent, or ~/.config/port-linker/profiles.yml): write one or pass -f FILE',
+    );
+  }
+  const { profiles } = loadProfiles(file, { home });
+  const chosen =
+    names.length === 0
+      ? profiles
+      : names.map((n) => {
+          const p = profiles.find((x) => x.name === n);
+          if (!p)
+            throw new UsageError(
+              `up: no profile ${n} in ${file} (it has: ${profiles.map((x) => x.name).join(', ') || 'none'})`,
+            );
+          return p;
+        });
+  if (chosen.length === 0) throw new UsageError(`up: ${file} has no profiles`);
+  return addAndWait(
+    chosen.map((p) => specOfProfile(p, file)),
+    io,
+    opts.timeout * 1000,
+  );
+}

@@ -1,0 +1,144 @@
+import { chmodSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import { ApiError } from './api-error.ts';
+
+/** Largest request body accepted (a host spec is a few hundred bytes). */
+const MAX_BODY = 1024 * 1024;
+
+/** One route's handler: the parsed JSON body (undefined for none) in, a JSON value out (or it streams itself). */
+export type Handler = (req: IncomingMessage, res: ServerResponse, body: unknown, params: string[]) => Promise<unknown>;
+
+export interface Route {
+  method: string;
+  /** Matched against the path without its query; groups become `params`. */
+  path: RegExp;
+  handler: Handler;
+  /** The handler writes the response itself (SSE). */
+  streams?: boolean;
+}
+
+function send(res: ServerResponse, status: number, value: unknown): void {
+  if (res.headersSent || res.destroyed) return;
+  const body = `${JSON.stringify(value)}\n`;
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function fail(res: ServerResponse, err: unknown): void {
+  if (err instanceof ApiError) send(res, err.status, { error: { code: err.code, message: err.message } });
+  else send(res, 500, { error: { code: 'internal', message: (err as Error)?.message ?? String(err) } });
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY)
+    throw new ApiError(413, 'too_large', `the request body is over ${MAX_BODY} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new ApiError(413, 'too_large', `the request body is over ${MAX_BODY} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return undefined;
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (err) {
+    throw new ApiError(400, 'bad_json', `the body is not JSON: ${(err as Error).message}`);
+  }
+}
+
+function decodeParam(p: string): string {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    throw new ApiError(400, 'bad_path', `the path has a malformed escape: ${p}`);
+  }
+}
+
+/** Is something answering on this socket? */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * The control API's HTTP/1.1 server on a Unix socket (mode 0600: only its owner can connect). Hardened against its
+ * clients: bounded headers, body and time to send a request; junk gets a 4xx; a failing handler gets a 500; nothing a
+ * client sends reaches the process's error handlers.
+ */
+export async function listenControl(path: string, routes: Route[], onError: (msg: string) => void): Promise<Server> {
+  const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 10_000, headersTimeout: 5_000 });
+  server.keepAliveTimeout = 5_000;
+  server.maxConnections = 1024;
+  server.on('request', (req, res) => {
+    void (async () => {
+      try {
+        const url = new URL(req.url ?? '/', 'http://daemon');
+        const allowed: string[] = [];
+        for (const r of routes) {
+          const m = r.path.exec(url.pathname);
+          if (!m) continue;
+          if (r.method !== req.method) {
+            allowed.push(r.method);
+            continue;
+          }
+          const body = r.method === 'GET' || r.method === 'DELETE' ? undefined : await readBody(req);
+          const result = await r.handler(req, res, body, m.slice(1).map(decodeParam));
+          if (!r.streams)
+            send(
+              res,
+              r.method === 'POST' && result && typeof result === 'object' && 'created' in result && result.created
+                ? 201
+                : 200,
+              result,
+            );
+          return;
+        }
+        if (allowed.length > 0)
+          throw new ApiError(405, 'method_not_allowed', `${req.method} ${url.pathname}: use ${allowed.join(' or ')}`);
+        throw new ApiError(404, 'not_found', `no such endpoint: ${req.method} ${url.pathname} (see GET /v1/status)`);
+      } catch (err) {
+        if (!res.socket || res.socket.destroyed) return; // the client went away mid-request: nothing to answer
+        if (!(err instanceof ApiError))
+          onError(`request ${req.method} ${req.url} failed: ${(err as Error)?.stack ?? err}`);
+        if (err instanceof ApiError && err.status === 413) res.shouldKeepAlive = false;
+        fail(res, err);
+      }
+    })().catch((err: unknown) => onError(`request ${req.method} ${req.url}: ${(err as Error)?.stack ?? err}`));
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? '431 Request Header Fields Too Large'
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? '408 Request Timeout'
+          : '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    else socket.destroy();
+  });
+  // a socket file left by a crashed daemon (we hold the lock, so nobody else uses it)
+  if (await answers(path)) throw new Error(`something already answers on ${path}`);
+  rmSync(path, { force: true });
+  const umask = process.umask(0o177); // created 0600: no window where another user could connect
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } finally {
+    process.umask(umask);
+  }
+  chmodSync(path, 0o600);
+  server.on('error', (err) => onError(`control socket: ${err.message}`));
+  return server;
+}

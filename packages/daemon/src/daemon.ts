@@ -1,0 +1,247 @@
+import type { Server, ServerResponse } from 'node:http';
+import {
+  describeEvent,
+  Engine,
+  type EngineEvent,
+  type HostSnapshot,
+  LoopbackAddresses,
+  StickyPorts,
+} from '@port-linker/engine';
+import { parseTarget, resolveHost } from '@port-linker/ssh';
+import { ApiError } from './api-error.ts';
+import { listenControl, type Route } from './control-server.ts';
+import { acquireLock } from './daemon-lock.ts';
+import { DaemonLog } from './daemon-log.ts';
+import type { DaemonPaths } from './daemon-paths.ts';
+import { DesiredState } from './desired-state.ts';
+import { type HostSpec, hostOptionsOf, parseHostSpec, sameSpec } from './host-spec.ts';
+
+/** The control API's version (the `/v1/` of its paths). */
+export const API_VERSION = 1;
+
+/** One host as `GET /v1/hosts` shows it: what was asked for, and where it stands. */
+export interface HostView extends Omit<HostSnapshot, 'host'> {
+  id: string;
+  target: string;
+  profile?: string;
+  spec: HostSpec;
+}
+
+export interface DaemonOptions {
+  paths: DaemonPaths;
+  /** The port-linker version this daemon is (the CLI compares it with its own). */
+  version: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The background daemon: one Engine whose hosts are the desired state in SQLite, restored on start (after a restart
+ * or a crash, with the same local ports), and driven over the control API on a Unix socket. Hosts keep retrying
+ * when they are down (`persistent`), like autossh.
+ */
+export class Daemon {
+  readonly #paths: DaemonPaths;
+  readonly #version: string;
+  readonly #env: NodeJS.ProcessEnv;
+  readonly #log: DaemonLog;
+  readonly #state: DesiredState;
+  readonly #engine: Engine;
+  readonly #release: () => void;
+  readonly #specs = new Map<string, HostSpec>();
+  readonly #streams = new Set<ServerResponse>();
+  readonly #startedAt = Date.now();
+  #server: Server | undefined;
+  #stopping: Promise<void> | undefined;
+  #stopped!: () => void;
+  /** Resolves when the daemon has stopped (`stop()`, `POST /v1/shutdown`). */
+  readonly done = new Promise<void>((resolve) => {
+    this.#stopped = resolve;
+  });
+
+  private constructor(options: DaemonOptions) {
+    this.#paths = options.paths;
+    this.#version = options.version;
+    this.#env = options.env ?? process.env;
+    this.#release = acquireLock(options.paths.pid, options.paths.stateDir);
+    try {
+      this.#log = new DaemonLog(options.paths.log);
+      this.#state = new DesiredState(options.paths.db);
+    } catch (err) {
+      this.#release();
+      throw err;
+    }
+    const warn = (msg: string) => this.#log.write('warn', msg);
+    this.#engine = new Engine({
+      ports: new StickyPorts(options.paths.stateDir, warn),
+      addresses: new LoopbackAddresses(new StickyPorts(options.paths.stateDir, warn, 'addresses.json')),
+      logFor: (host) => this.#log.forHost(host),
+      persistent: true,
+    });
+    this.#engine.on('event', (e) => this.#onEvent(e));
+  }
+
+  /** Takes the state dir's lock, restores the desired hosts and listens on the control socket. */
+  static async start(options: DaemonOptions): Promise<Daemon> {
+    const daemon = new Daemon(options);
+    try {
+      await daemon.#start();
+    } catch (err) {
+      await daemon.stop();
+      throw err;
+    }
+    return daemon;
+  }
+
+  async #start(): Promise<void> {
+    const hosts = this.#state.hosts();
+    this.#log.write('info', `daemon ${this.#version} starting (pid ${process.pid}); restoring ${hosts.length} host(s)`);
+    for (const h of hosts) {
+      try {
+        this.#run(h.spec);
+      } catch (err) {
+        this.#log.write('error', `cannot restore ${h.id}: ${(err as Error).message}`, h.id);
+      }
+    }
+    this.#server = await listenControl(this.#paths.socket, this.#routes(), (msg) => this.#log.write('error', msg));
+    this.#log.write('info', `listening on ${this.#paths.socket}`);
+  }
+
+  /** Stops every host (their desired state stays), closes the socket and releases the lock. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#log.write('info', 'daemon stopping');
+      for (const res of this.#streams) res.end();
+      await new Promise<void>((resolve) => {
+        if (!this.#server) return resolve();
+        this.#server.close(() => resolve());
+        this.#server.closeAllConnections();
+      });
+      await this.#engine.close();
+      this.#state.close();
+      this.#release();
+      this.#log.write('info', 'daemon stopped');
+      this.#stopped();
+    })();
+    return this.#stopping;
+  }
+
+  #run(spec: HostSpec): void {
+    const resolved = resolveHost(
+      parseTarget(spec.target),
+      {
+        ...(spec.ssh_config ? { configFile: spec.ssh_config } : {}),
+        identities: spec.identities,
+        ...(spec.jump ? { jump: spec.jump } : {}),
+        options: spec.ssh_options,
+      },
+      this.#env.HOME ? { home: this.#env.HOME } : {},
+    );
+    this.#engine.addHost(spec.id, resolved, hostOptionsOf(spec));
+    this.#specs.set(spec.id, spec);
+  }
+
+  #onEvent(e: EngineEvent): void {
+    const line = describeEvent(e);
+    if (line) this.#log.write(line.level, line.message, e.host);
+    const data = `data: ${JSON.stringify(e)}\n\n`;
+    for (const res of this.#streams) res.write(data);
+  }
+
+  #views(): HostView[] {
+    return this.#engine.snapshot().map(({ host, ...rest }) => {
+      const spec = this.#specs.get(host) as HostSpec;
+      return { id: host, target: spec.target, ...(spec.profile ? { profile: spec.profile } : {}), ...rest, spec };
+    });
+  }
+
+  async #addHost(body: unknown): Promise<{ created: boolean; changed: boolean; host: HostView }> {
+    let spec: HostSpec;
+    try {
+      spec = parseHostSpec(body);
+    } catch (err) {
+      throw new ApiError(400, 'bad_host', (err as Error).message);
+    }
+    const old = this.#specs.get(spec.id);
+    const view = () => this.#views().find((h) => h.id === spec.id) as HostView;
+    const failed = this.#engine.snapshot().find((h) => h.host === spec.id)?.state === 'failed';
+    if (old && sameSpec(old, spec) && !failed) return { created: false, changed: false, host: view() };
+    if (old) {
+      await this.#engine.removeHost(spec.id);
+      this.#specs.delete(spec.id);
+    }
+    try {
+      this.#run(spec);
+    } catch (err) {
+      throw new ApiError(400, 'bad_host', (err as Error).message.split('\n')[0] ?? String(err));
+    }
+    this.#state.put(spec.id, spec);
+    this.#log.write('info', `${old ? 'updated' : 'added'} ${spec.id} (${spec.target})`, spec.id);
+    return { created: !old, changed: true, host: view() };
+  }
+
+  async #removeHost(id: string): Promise<{ removed: string }> {
+    if (!this.#specs.has(id)) throw new ApiError(404, 'no_host', `no host ${id} in the daemon (see port-linker ls)`);
+    this.#state.delete(id);
+    this.#specs.delete(id);
+    await this.#engine.removeHost(id);
+    this.#log.write('info', `removed ${id}`, id);
+    return { removed: id };
+  }
+
+  #routes(): Route[] {
+    return [
+      {
+        method: 'GET',
+        path: /^\/v1\/status$/,
+        handler: async () => ({
+          version: this.#version,
+          api: API_VERSION,
+          pid: process.pid,
+          started_at: new Date(this.#startedAt).toISOString(),
+          state_dir: this.#paths.stateDir,
+          socket: this.#paths.socket,
+          schema: DesiredState.version,
+          hosts: this.#specs.size,
+        }),
+      },
+      { method: 'GET', path: /^\/v1\/hosts$/, handler: async () => ({ hosts: this.#views() }) },
+      { method: 'POST', path: /^\/v1\/hosts$/, handler: async (_q, _s, body) => this.#addHost(body) },
+      {
+        method: 'DELETE',
+        path: /^\/v1\/hosts\/([^/]+)$/,
+        handler: async (_q, _s, _b, [id]) => this.#removeHost(id as string),
+      },
+      {
+        method: 'GET',
+        path: /^\/v1\/forwards$/,
+        handler: async () => ({
+          forwards: this.#engine.snapshot().flatMap((h) => h.forwards.map((f) => ({ host: h.host, ...f }))),
+        }),
+      },
+      {
+        method: 'GET',
+        path: /^\/v1\/events$/,
+        streams: true,
+        handler: async (req, res) => {
+          res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+          res.write(': port-linker events v1\n\n');
+          this.#streams.add(res);
+          const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+          req.socket.setTimeout(0);
+          res.on('close', () => {
+            clearInterval(ping);
+            this.#streams.delete(res);
+          });
+        },
+      },
+      {
+        method: 'POST',
+        path: /^\/v1\/shutdown$/,
+        handler: async () => {
+          setImmediate(() => void this.stop());
+          return { stopping: true, pid: process.pid };
+        },
+      },
+    ];
+  }
+}
