@@ -11,7 +11,7 @@ import { canConnect, tcpRoundTrip } from './support/tcp-client.ts';
 interface LsHost {
   id: string;
   state: string;
-  forwards: Array<{ spec: { remotePort: number; protocol: string }; localPort: number }>;
+  forwards: Array<{ spec: { remotePort: number; protocol: string; label?: string }; localPort: number }>;
 }
 interface Ls {
   daemon: { pid: number; socket: string };
@@ -69,6 +69,7 @@ describe('the daemon: profiles brought up in the background (3 real sshds)', () 
     options: { UserKnownHostsFile: ${knownHosts}, StrictHostKeyChecking: "yes" }
     ports: "${port}"
     protocol: tcp
+    attributes: { ${port}: { label: svc-${name} } }
 `;
     writeFileSync(
       join(dir, 'port-linker.yml'),
@@ -95,6 +96,11 @@ describe('the daemon: profiles brought up in the background (3 real sshds)', () 
         l.hosts.length === 3 &&
         l.hosts.every((h, i) => h.state === 'connected' && h.forwards.some((f) => f.spec.remotePort === ports[i])),
       'three hosts connected, each with its service forwarded',
+    );
+    assert.deepEqual(
+      ls.hosts.map((h) => h.forwards[0]?.spec.label),
+      ['svc-box0', 'svc-box1', 'svc-box2'],
+      'profile attributes reach the daemon',
     );
     const localOf = (l: Ls) =>
       l.hosts.map((h, i) => h.forwards.find((f) => f.spec.remotePort === ports[i])?.localPort as number);

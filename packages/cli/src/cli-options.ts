@@ -8,6 +8,9 @@ import { type Level, type LogFormat, parseLevel } from './logger.ts';
 export interface CliConfig {
   /** Every host to mirror, as written (`port-linker a b c`). */
   targets: string[];
+  /** Saved profiles to mirror too (`--profile`), from `profileFile` or the usual places. */
+  profiles: string[];
+  profileFile?: string;
   ports?: string;
   exclude?: string;
   defaultExcludes: boolean;
@@ -66,7 +69,17 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 export function buildProgram(version: string, write: { out: (s: string) => void; err: (s: string) => void }): Command {
   const program = new Command('port-linker')
     .description('Mirror every listening port of a remote host to localhost, over SSH.')
-    .argument('<targets...>', '[user@]host[:port] or ssh_config Host aliases: every one is mirrored at once')
+    .argument('[targets...]', '[user@]host[:port] or ssh_config Host aliases: every one is mirrored at once')
+    .option(
+      '-P, --profile <name>',
+      'a saved profile to mirror, with its settings and port attributes (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '-f, --file <file>',
+      'the profiles file (default: port-linker.yml here or above, then ~/.config/port-linker/profiles.yml)',
+    )
     .version(version, '-V, --version')
     .option('-p, --ports <list>', 'only these remote ports/ranges, e.g. 3000,5173,8000-8999')
     .option('-x, --exclude <list>', 'never these ports (added to the defaults)')
@@ -142,12 +155,19 @@ export function parseCli(
     throw new CliUsageError(`PORT_LINKER_LOG=${envLevel} is not a level (use error, warn, info, debug or trace)`);
   }
   const targets = program.args;
+  const profiles = o.profile as string[];
+  if (targets.length === 0 && profiles.length === 0) {
+    throw new CliUsageError("missing required argument 'targets' (name a host, or a saved profile with --profile)");
+  }
+  if (o.file !== undefined && profiles.length === 0)
+    throw new CliUsageError('-f needs --profile NAME (which profile to run)');
+  const everything = [...targets, ...profiles];
   for (const target of targets) {
     if (target.trim() === '' || target.startsWith('-')) {
       throw new CliUsageError(`"${target}" is not a host (use [user@]host[:port])`);
     }
   }
-  const twice = targets.find((t, i) => targets.indexOf(t) !== i);
+  const twice = everything.find((t, i) => everything.indexOf(t) !== i);
   if (twice !== undefined) throw new CliUsageError(`host ${twice} is named twice (name each host once)`);
   for (const opt of o.o as string[]) {
     if (!/^[A-Za-z][A-Za-z0-9]*(=|\s+)\S/.test(opt)) {
@@ -167,13 +187,15 @@ export function parseCli(
       );
     }
   }
-  if (!o.auto && (o.L as string[]).length === 0) {
+  if (!o.auto && (o.L as string[]).length === 0 && targets.length > 0) {
     throw new CliUsageError('--no-auto needs at least one -L forward (e.g. -L 8080:localhost:80)');
   }
   return {
     kind: 'run',
     config: {
       targets,
+      profiles,
+      ...(o.file === undefined ? {} : { profileFile: o.file }),
       ports: o.ports,
       exclude: o.exclude,
       defaultExcludes: o.defaultExcludes,

@@ -124,6 +124,7 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
     io.stderr(`port-linker: error: ${errorLine(err)}\n`);
     const code = (err as { exitCode?: unknown }).exitCode;
     if (typeof code === 'number') return code;
+    if ((err as { code?: unknown }).code === 'EPROFILE') return 2;
     const { exitCodeFor } = await import('./exit-codes.ts');
     return exitCodeFor(err);
   }

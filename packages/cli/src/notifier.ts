@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 /** Whether a desktop exists to show notifications on (never on a headless server). */
 export function hasDisplay(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): boolean {
   if (platform === 'darwin' || platform === 'win32') return true;
@@ -56,4 +57,18 @@ export class BurstNotifier {
     const shown = items.slice(0, 6).join(', ') + (items.length > 6 ? `, +${items.length - 6} more` : '');
     this.#notify(title, shown).catch((err: Error) => this.#onError(err));
   }
+}
+
+/** Opens a URL in the desktop's browser (attribute `on_forward: open-browser`); failures go to `onError`. */
+export function openBrowser(
+  url: string,
+  onError: (err: Error) => void,
+  platform: NodeJS.Platform = process.platform,
+  run: typeof spawn = spawn,
+): void {
+  const [cmd, ...args] =
+    platform === 'darwin' ? ['open', url] : platform === 'win32' ? ['cmd', '/c', 'start', '', url] : ['xdg-open', url];
+  const child = run(cmd as string, args, { stdio: 'ignore', detached: true });
+  child.on('error', onError);
+  child.unref();
 }

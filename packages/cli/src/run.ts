@@ -3,6 +3,7 @@ import {
   Engine,
   type EngineEvent,
   ensureStateDir,
+  type HostOptions,
   LoopbackAddresses,
   makeEvent,
   StickyPorts,
@@ -12,8 +13,9 @@ import { type CliConfig, parseCli } from './cli-options.ts';
 import { ExitCode, errorLine, exitCodeFor } from './exit-codes.ts';
 import { HostStatusBoard } from './host-status-board.ts';
 import { Logger } from './logger.ts';
-import { BurstNotifier, desktopNotify, hasDisplay } from './notifier.ts';
+import { BurstNotifier, desktopNotify, hasDisplay, openBrowser } from './notifier.ts';
 import { killLocalOwner } from './port-killer.ts';
+import { loadNamedProfiles } from './profile-hosts.ts';
 import { StatusView } from './status-view.ts';
 import { VERSION } from './version.ts';
 
@@ -47,7 +49,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: R
   const writeEvent = (e: EngineEvent) => {
     if (cfg.json) io.stdout(`${JSON.stringify(e)}\n`);
   };
-  const multi = cfg.targets.length > 1;
+  const multi = cfg.targets.length + cfg.profiles.length > 1;
   const hostLog = (host: string) => (multi ? log.child({ host }) : log);
   const failed = (host: string, err: unknown) => {
     writeEvent(
@@ -62,6 +64,9 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: R
   };
 
   const hosts: Array<[string, ResolvedHost]> = [];
+  /** Per host: its own options (a profile's), else the command line's. */
+  const optionsOf = new Map<string, HostOptions>();
+  const names = [...cfg.targets, ...cfg.profiles];
   try {
     for (const target of cfg.targets) {
       hosts.push([
@@ -74,9 +79,15 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: R
         }),
       ]);
     }
+    if (cfg.profiles.length > 0) {
+      for (const p of await loadNamedProfiles(cfg.profiles, cfg.profileFile, env)) {
+        hosts.push([p.name, p.resolved]);
+        optionsOf.set(p.name, { ...p.options, logLevel: cfg.logLevel });
+      }
+    }
   } catch (err) {
-    failed(cfg.targets[hosts.length] ?? '', err);
-    return exitCodeFor(err);
+    failed(names[hosts.length] ?? '', err);
+    return err instanceof Error && (err as { code?: unknown }).code === 'EPROFILE' ? ExitCode.usage : exitCodeFor(err);
   }
 
   let stateDir: string | undefined;
@@ -95,7 +106,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: R
     log.beforeWrite = () => view.clear();
     log.afterWrite = () => view.draw();
   }
-  const board = view ? new HostStatusBoard(view, cfg.targets) : undefined;
+  const board = view ? new HostStatusBoard(view, names) : undefined;
   const addresses = new LoopbackAddresses(new StickyPorts(stateDir, (msg) => log.warn(msg), 'addresses.json'));
   engine = new Engine({
     ports,
@@ -118,12 +129,17 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: R
     if (line) hostLog(e.host).log(line.level, line.message);
     if (e.event === 'forward_added') {
       const local = `${e.local_addr === '127.0.0.1' ? 'localhost' : e.local_addr}:${e.local_port}`;
-      notifiers.get(e.host)?.add(`${local}${e.process ? ` (${e.process})` : ''}`);
+      const onForward = optionsOf.get(e.host)?.attributes?.for(e.remote_port).onForward ?? 'notify';
+      const what = `${local}${e.label ? ` ${e.label}` : ''}${e.process ? ` (${e.process})` : ''}`;
+      if (onForward === 'notify') notifiers.get(e.host)?.add(what);
+      else if (onForward === 'open-browser' && e.protocol === 'tcp' && cfg.notify && hasDisplay(env)) {
+        openBrowser(`http://${local}/`, (err) => hostLog(e.host).warn(`cannot open a browser: ${err.message}`));
+      }
     }
   });
 
   try {
-    for (const [target, host] of hosts) engine.addHost(target, host, cfg);
+    for (const [target, host] of hosts) engine.addHost(target, host, optionsOf.get(target) ?? cfg);
   } catch (err) {
     await engine.close();
     failed('', err);

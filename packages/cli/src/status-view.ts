@@ -42,7 +42,9 @@ export function renderTable(forwards: readonly ForwardRow[], color: boolean): st
       f.spec.protocol,
       `${f.spec.remoteHost.includes(':') ? `[${f.spec.remoteHost}]` : f.spec.remoteHost}:${f.spec.remotePort}`,
       `${localName(f.addresses[0])}:${f.localPort}${f.localPort !== f.spec.wantedLocalPort && f.spec.wantedLocalPort !== 0 ? ' (remapped)' : ''}`,
-      f.spec.process || (f.spec.origin === 'explicit' ? '-L' : ''),
+      [f.spec.label, f.spec.process ? (f.spec.label ? `(${f.spec.process})` : f.spec.process) : '']
+        .filter(Boolean)
+        .join(' ') || (f.spec.origin === 'explicit' ? '-L' : ''),
       `${f.stats.open}/${f.stats.total}`,
       `${formatBytes(f.stats.bytesIn)} / ${formatBytes(f.stats.bytesOut)}`,
     ]);

@@ -1,4 +1,5 @@
 import type { HostOptions } from '@port-linker/engine';
+import { ON_FORWARD, type OnForward, PortAttributes } from '@port-linker/forward';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 
 /**
@@ -27,6 +28,14 @@ export interface HostSpec {
   exclude?: string;
   default_excludes: boolean;
   log_level: HostOptions['logLevel'];
+  /** Per remote port or range (a profile's `attributes`). */
+  attributes?: Array<{
+    low: number;
+    high: number;
+    label?: string;
+    on_forward?: OnForward;
+    require_local_port?: boolean;
+  }>;
 }
 
 const str = { type: 'string', minLength: 1, maxLength: 4096 } as const;
@@ -59,6 +68,22 @@ export const HOST_SPEC_SCHEMA = {
     exclude: str,
     default_excludes: { type: 'boolean', default: true },
     log_level: oneOf(['error', 'warn', 'info', 'debug', 'trace'], 'info'),
+    attributes: {
+      type: 'array',
+      maxItems: 1024,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['low', 'high'],
+        properties: {
+          low: { type: 'integer', minimum: 1, maximum: 65535 },
+          high: { type: 'integer', minimum: 1, maximum: 65535 },
+          label: { ...str, maxLength: 256 },
+          on_forward: { enum: ON_FORWARD },
+          require_local_port: { type: 'boolean' },
+        },
+      },
+    },
   },
 } as const;
 
@@ -85,6 +110,8 @@ export function parseHostSpec(body: unknown): HostSpec {
     throw new Error(
       `bind_address ${spec.bind_address}: port-linker listens on loopback only (use 127.0.0.x, ::1 or auto)`,
     );
+  const upside = spec.attributes?.find((a) => a.low > a.high);
+  if (upside) throw new Error(`attributes: ${upside.low}-${upside.high} is upside down (write low-high)`);
   return { ...spec, id: spec.id ?? spec.target };
 }
 
@@ -102,6 +129,19 @@ export function hostOptionsOf(spec: HostSpec): HostOptions {
     ...(spec.exclude === undefined ? {} : { exclude: spec.exclude }),
     defaultExcludes: spec.default_excludes,
     logLevel: spec.log_level,
+    ...(spec.attributes?.length
+      ? {
+          attributes: new PortAttributes(
+            spec.attributes.map((a) => ({
+              low: a.low,
+              high: a.high,
+              ...(a.label === undefined ? {} : { label: a.label }),
+              ...(a.on_forward === undefined ? {} : { onForward: a.on_forward }),
+              ...(a.require_local_port === undefined ? {} : { requireLocalPort: a.require_local_port }),
+            })),
+          ),
+        }
+      : {}),
   };
 }
 

@@ -87,3 +87,36 @@ test('addForward and removeForward change the explicit set; a port bound to a sp
   await auto.s.resync();
   assert.equal(auto.notes.filter((n) => n.includes('listens only on 10.0.0.5')).length, 1);
 });
+
+test('port attributes: ignore drops a mirrored port, label and require_local_port travel with the forward', async () => {
+  const { PortAttributes } = await import('@port-linker/forward');
+  const attributes = new PortAttributes([
+    { low: 3000, high: 3000, label: 'web' },
+    { low: 8000, high: 8999, label: 'api', requireLocalPort: true },
+    { low: 8080, high: 8080, onForward: 'ignore' },
+  ]);
+  const calls: ForwardSpec[][] = [];
+  const manager = { sync: async (specs: ForwardSpec[]) => void calls.push(specs) } as unknown as ForwardManager;
+  const log = { log() {}, warn() {}, error() {}, info() {} };
+  const s = new ForwardSync({ ...OPTIONS, localForwards: [], attributes }, HOST, {
+    manager,
+    filter: PortFilter.fromOptions({ defaultExcludes: true }),
+    log,
+  });
+  s.apply({
+    type: 'ScanDelta',
+    full: true,
+    added: [sock('tcp', 3000), sock('tcp', 8080), sock('tcp', 8443), sock('tcp', 9000)],
+    removed: [],
+  });
+  await s.resync();
+  const auto = (calls.at(-1) ?? []).filter((f) => f.origin === 'auto');
+  assert.deepEqual(
+    auto.map((f) => [f.remotePort, f.label, f.requireLocalPort]),
+    [
+      [3000, 'web', undefined],
+      [8443, 'api', true],
+      [9000, undefined, undefined],
+    ],
+  );
+});

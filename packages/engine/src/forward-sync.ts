@@ -74,7 +74,19 @@ export class ForwardSync {
     const { specs, notes } = this.#remote.desired(this.#filter.withExcluded(this.ownPorts), this.protocols());
     for (const n of notes) this.#log.info(n);
     const bind = this.#cfg.bindAddress;
-    const mirrored = bind ? specs.map((spec) => ({ ...spec, bind: [bind] })) : specs;
+    const attributes = this.#cfg.attributes;
+    const mirrored = specs.flatMap((spec) => {
+      const a = attributes?.for(spec.remotePort);
+      if (a?.onForward === 'ignore') return [];
+      return [
+        {
+          ...spec,
+          ...(bind ? { bind: [bind] } : {}),
+          ...(a?.label ? { label: a.label } : {}),
+          ...(a?.requireLocalPort ? { requireLocalPort: true } : {}),
+        },
+      ];
+    });
     await this.#manager.sync([...this.#explicit, ...(this.#cfg.auto ? mirrored : [])]);
   }
 }

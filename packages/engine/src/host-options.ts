@@ -1,3 +1,5 @@
+import type { PortAttributes } from '@port-linker/forward';
+
 /** How one host is mirrored: the per-host part of the command line (and, later, of a profile). */
 export interface HostOptions {
   /** Mirror every remote port (false: explicit forwards only, like ssh -N -L). */
@@ -16,6 +18,8 @@ export interface HostOptions {
   ports?: string;
   exclude?: string;
   defaultExcludes: boolean;
+  /** Per remote port: label, on_forward (ignore = not mirrored), require_local_port (from a profile). */
+  attributes?: PortAttributes;
   /** The host's log level; debug and trace are shipped by the agent too. */
   logLevel: 'error' | 'warn' | 'info' | 'debug' | 'trace';
 }

@@ -114,6 +114,36 @@ describe('ForwardManager', () => {
     squatter.close();
   });
 
+  test('require_local_port: a busy port is skipped even under remap, and a remembered remap is not used', async () => {
+    const port = await freePort();
+    const squatter = createServer().listen(port, '127.0.0.1');
+    await once(squatter, 'listening');
+    const memory = new Map<string, number>([[`auto/tcp/${port}`, await freePort()]]);
+    const m = new ForwardManager({
+      conflict: 'remap',
+      memory: { get: (k) => memory.get(k), set: (k, v) => void memory.set(k, v) },
+    });
+    const conflicts: ConflictEvent[] = [];
+    m.on('conflict', (e) => conflicts.push(e));
+    await m.sync([{ ...spec(port), requireLocalPort: true, label: 'api' }]);
+    assert.deepEqual(
+      conflicts.map((c) => [c.action, c.wanted_local_port, c.reason]),
+      [['skip', port, `local port ${port} is in use (require_local_port)`]],
+    );
+    assert.equal(m.list().length, 0, 'not forwarded on another port');
+    squatter.close();
+    await once(squatter, 'close');
+    const other = await freePort();
+    const added: ForwardAddedEvent[] = [];
+    m.on('forward_added', (e) => added.push(e));
+    await m.sync([{ ...spec(other), requireLocalPort: true, label: 'api' }]);
+    assert.deepEqual(
+      added.map((e) => [e.local_port, e.label]),
+      [[other, 'api']],
+    );
+    await m.close();
+  });
+
   test('a removed forward stops accepting at once but open connections finish', async () => {
     const m = new ForwardManager({ conflict: 'remap' });
     m.setDialer(dialTcp);

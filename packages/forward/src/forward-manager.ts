@@ -27,6 +27,8 @@ export interface ForwardAddedEvent {
   local_addrs: string[];
   process?: string;
   origin: 'auto' | 'explicit';
+  /** The port's label from the profile's attributes. */
+  label?: string;
 }
 
 /** `forward_removed` event fields. */
@@ -184,7 +186,10 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
 
   async #add(spec: ForwardSpec): Promise<void> {
     const log = this.#options.log ?? (() => {});
-    const wanted = this.#assigned.get(spec.key) ?? this.#options.memory?.get(spec.key) ?? spec.wantedLocalPort;
+    // a port that must keep its number never takes a remembered remap
+    const wanted = spec.requireLocalPort
+      ? spec.wantedLocalPort
+      : (this.#assigned.get(spec.key) ?? this.#options.memory?.get(spec.key) ?? spec.wantedLocalPort);
     const [primary, ...secondary] = spec.bind;
     if (!primary) return;
     let servers: Bound | undefined;
@@ -210,6 +215,7 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
         log('warn', `cannot listen on ${primary}:${wanted} for remote port ${spec.remotePort}: ${firstError}`);
         policy = 'remap';
       }
+      if (spec.requireLocalPort && policy !== 'kill') policy = 'skip';
       if (policy === 'kill') {
         const freed = await (this.#options.killOwner?.(wanted) ?? Promise.resolve(false));
         if (freed) {
@@ -224,7 +230,12 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
       }
       if (policy === 'skip' && !servers) {
         this.#skipped.add(spec.key);
-        conflict('skip', undefined, `local port ${wanted} is in use`);
+        const why = firstError === 'EADDRINUSE' ? 'is in use' : `cannot be bound (${firstError})`;
+        conflict(
+          'skip',
+          undefined,
+          `local port ${wanted} ${why}${spec.requireLocalPort ? ' (require_local_port)' : ''}`,
+        );
         return;
       }
       if (policy === 'remap' && !servers) {
@@ -262,6 +273,7 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
       local_addrs: forward.addresses,
       ...(spec.process ? { process: spec.process } : {}),
       origin: spec.origin,
+      ...(spec.label ? { label: spec.label } : {}),
     });
   }
 

@@ -16,6 +16,10 @@ export interface ForwardSpec {
   bind: string[];
   /** Remote process label, when known. */
   process: string;
+  /** The port's label from the profile's attributes. */
+  label?: string;
+  /** Only on the same local port: a busy one is skipped, never remapped (attribute require_local_port). */
+  requireLocalPort?: boolean;
 }
 
 /** The part of a scanner port group a forward needs. */

@@ -1,9 +1,8 @@
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { parsePortList } from '@port-linker/forward';
+import { type PortAttributeRule, PortAttributes, parsePortList } from '@port-linker/forward';
 import { displayPath } from './describe-data.ts';
 import { buildForwards, type RawForward } from './forwards.ts';
-import { type PortAttributeRule, PortAttributes } from './port-attributes.ts';
 import { normalisePortList, parsePortRange } from './port-list.ts';
 import {
   type AgentMode,

@@ -1,8 +1,8 @@
+export { type PortAttribute, type PortAttributeRule, PortAttributes } from '@port-linker/forward';
 export { type FindProfileFileOptions, findProfileFile, PROJECT_FILE } from './find-profile-file.ts';
 export { type ProfileHostOptions, sshOptionArgs, toHostOptions } from './host-options.ts';
 export { loadProfiles } from './load-profiles.ts';
 export { type ParseOptions, parseProfiles } from './parse-profiles.ts';
-export { type PortAttribute, type PortAttributeRule, PortAttributes } from './port-attributes.ts';
 export type { PortRange } from './port-list.ts';
 export {
   AGENT_MODES,

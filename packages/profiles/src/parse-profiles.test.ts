@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { PortAttributes } from '@port-linker/forward';
 import { sshOptionArgs, toHostOptions } from './host-options.ts';
 import { parseProfiles } from './parse-profiles.ts';
-import { PortAttributes } from './port-attributes.ts';
 import type { Profile } from './profile.ts';
 import { PRODUCT_EXAMPLE } from './test-example.ts';
 
@@ -202,4 +202,28 @@ profiles:
       ['b', 'b.internal', 'other', ['/home/dev/.ssh/team']],
     ],
   );
+});
+
+const NOTIFY = { onForward: 'notify', requireLocalPort: false };
+
+test('attributes from YAML: port keys, quoted and unquoted range keys', () => {
+  const [p] = parseProfiles(
+    `version: 1
+profiles:
+  dev:
+    host: dev
+    attributes:
+      3000: { label: web, on_forward: open-browser }
+      "8000-8999": { label: api, require_local_port: true }
+      9229-9230: { on_forward: ignore }
+      8443: { on_forward: silent }
+`,
+    'p.yml',
+    { home: '/h' },
+  ).profiles;
+  assert.ok(p);
+  assert.deepEqual(p.attributes.for(3000), { label: 'web', onForward: 'open-browser', requireLocalPort: false });
+  assert.deepEqual(p.attributes.for(8443), { label: 'api', onForward: 'silent', requireLocalPort: true });
+  assert.deepEqual(p.attributes.for(9230), { onForward: 'ignore', requireLocalPort: false });
+  assert.deepEqual(p.attributes.for(5173), NOTIFY);
 });

@@ -1,4 +1,6 @@
-import type { PortAttributes } from './port-attributes.ts';
+import type { OnForward, PortAttributes } from '@port-linker/forward';
+
+export type { OnForward } from '@port-linker/forward';
 
 /** The value sets of the per-host command-line flags (packages/cli/src/cli-options.ts), shared by profiles. */
 export const PROTOCOLS = ['tcp', 'udp', 'both'] as const;
@@ -7,7 +9,7 @@ export const CONFLICT_POLICIES = ['remap', 'skip', 'kill'] as const;
 export const AGENT_MODES = ['auto', 'node', 'binary', 'none'] as const;
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug', 'trace'] as const;
 export const FORWARD_TYPES = ['local', 'remote', 'dynamic'] as const;
-export const ON_FORWARD = ['notify', 'open-browser', 'silent', 'ignore'] as const;
+export { ON_FORWARD } from '@port-linker/forward';
 
 export type Protocol = (typeof PROTOCOLS)[number];
 export type Transport = (typeof TRANSPORTS)[number];
@@ -15,7 +17,6 @@ export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];
 export type AgentMode = (typeof AGENT_MODES)[number];
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type ForwardType = (typeof FORWARD_TYPES)[number];
-export type OnForward = (typeof ON_FORWARD)[number];
 
 /** What a profile gets for each field it leaves out: the command line's defaults. */
 export const PROFILE_DEFAULTS = Object.freeze({

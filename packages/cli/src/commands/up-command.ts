@@ -35,6 +35,17 @@ export function specOfProfile(p: Profile, file: string): HostSpec {
     ...(p.exclude ? { exclude: p.exclude } : {}),
     default_excludes: p.defaultExcludes,
     log_level: p.logLevel,
+    ...(p.attributes.size > 0
+      ? {
+          attributes: p.attributes.rules.map((r) => ({
+            low: r.low,
+            high: r.high,
+            ...(r.label === undefined ? {} : { label: r.label }),
+            ...(r.onForward === undefined ? {} : { on_forward: r.onForward }),
+            ...(r.requireLocalPort === undefined ? {} : { require_local_port: r.requireLocalPort }),
+          })),
+        }
+      : {}),
   };
 }
 

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseProfiles } from './parse-profiles.ts';
 import { PortAttributes } from './port-attributes.ts';
 
 const NOTIFY = { onForward: 'notify', requireLocalPort: false };
@@ -52,26 +51,4 @@ test('rules outside 1-65535 or upside down are refused', () => {
   assert.throws(() => new PortAttributes([{ low: 0, high: 10 }]), RangeError);
   assert.throws(() => new PortAttributes([{ low: 10, high: 65536 }]), RangeError);
   assert.throws(() => new PortAttributes([{ low: 20, high: 10 }]), RangeError);
-});
-
-test('attributes from YAML: port keys, quoted and unquoted range keys', () => {
-  const [p] = parseProfiles(
-    `version: 1
-profiles:
-  dev:
-    host: dev
-    attributes:
-      3000: { label: web, on_forward: open-browser }
-      "8000-8999": { label: api, require_local_port: true }
-      9229-9230: { on_forward: ignore }
-      8443: { on_forward: silent }
-`,
-    'p.yml',
-    { home: '/h' },
-  ).profiles;
-  assert.ok(p);
-  assert.deepEqual(p.attributes.for(3000), { label: 'web', onForward: 'open-browser', requireLocalPort: false });
-  assert.deepEqual(p.attributes.for(8443), { label: 'api', onForward: 'silent', requireLocalPort: true });
-  assert.deepEqual(p.attributes.for(9230), { onForward: 'ignore', requireLocalPort: false });
-  assert.deepEqual(p.attributes.for(5173), NOTIFY);
 });

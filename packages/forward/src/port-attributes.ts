@@ -1,5 +1,6 @@
-import type { PortRange } from './port-list.ts';
-import type { OnForward } from './profile.ts';
+/** What happens when a port is forwarded: notify (default), open-browser, silent, or ignore (do not forward it). */
+export const ON_FORWARD = ['notify', 'open-browser', 'silent', 'ignore'] as const;
+export type OnForward = (typeof ON_FORWARD)[number];
 
 /** What a profile says about one remote port. */
 export interface PortAttribute {
@@ -11,13 +12,15 @@ export interface PortAttribute {
 }
 
 /** One `attributes:` entry: a port (low = high) or a range, and the fields it sets. */
-export interface PortAttributeRule extends PortRange {
+export interface PortAttributeRule {
+  low: number;
+  high: number;
   label?: string;
   onForward?: OnForward;
   requireLocalPort?: boolean;
 }
 
-const width = (r: PortRange) => r.high - r.low;
+const width = (r: PortAttributeRule) => r.high - r.low;
 
 /**
  * Per-port attributes, like VS Code's portsAttributes. For each field, the most specific entry that sets it
