@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { ControlClient } from '../packages/daemon/src/client.ts';
+import { Daemon, daemonPaths } from '../packages/daemon/src/index.ts';
 import { runCli } from './support/cli-run.ts';
+import { eventSchemaError } from './support/event-schema.ts';
 
 /** Sends raw bytes to the socket; resolves with whatever comes back before the daemon closes (or `ms` pass). */
 function raw(path: string, bytes: string | Buffer, ms = 3000): Promise<string> {
@@ -162,5 +165,76 @@ describe('the control API: nothing a client sends crashes or wedges the daemon',
     assert.equal(second.code, 1);
     assert.match(second.stderr, /^port-linker: error: a daemon already runs for .* \(pid \d+\)/);
     assert.equal(second.stderr.trim().split('\n').length, 1, second.stderr);
+  });
+
+  test('connect to a host that is down: exit 4 with the reason, the daemon keeps retrying; events stream over SSE; logs and disconnect', async () => {
+    const client = new ControlClient(socket);
+    const events: Record<string, unknown>[] = [];
+    const stop = new AbortController();
+    const streaming = client.events((e) => events.push(e), stop.signal);
+    const target = 'root@127.0.0.1:1'; // nothing listens on port 1
+    const r = await runCli(['connect', target, '-o', 'StrictHostKeyChecking=yes'], env, 30_000);
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /root@127\.0\.0\.1:1: cannot connect: .*refused.* \(the daemon keeps retrying/i);
+    const retrying = events.find((e) => e.event === 'reconnecting' && e.host === target);
+    assert.ok(retrying, `a reconnecting event over SSE: ${JSON.stringify(events)}`);
+    assert.equal(eventSchemaError(retrying), undefined, 'SSE events are the --json events (schema v1)');
+    assert.match(String(retrying.error), /refused/i);
+    const logs = await runCli(['logs', target], env, 10_000);
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.match(logs.stdout, /WARN {2}root@127\.0\.0\.1:1: connect to root@127\.0\.0\.1:1 failed/);
+    const gone = await runCli(['disconnect', target], env, 10_000);
+    assert.equal(gone.code, 0, gone.stderr);
+    assert.match((await runCli(['ls'], env)).stdout, /no hosts in the daemon/);
+    stop.abort();
+    await streaming;
+  });
+});
+
+describe('a daemon of another version', () => {
+  test('up and connect refuse it and say what to do; ls warns and answers', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'pl-version-'));
+    const env = { PORT_LINKER_HOME: home, XDG_RUNTIME_DIR: undefined };
+    const daemon = await Daemon.start({ paths: daemonPaths(env), version: '9.9.9', env: {} });
+    try {
+      const connectRun = await runCli(['connect', 'somewhere'], env, 20_000);
+      assert.equal(connectRun.code, 1);
+      assert.match(
+        connectRun.stderr,
+        /^port-linker: error: the daemon \(pid \d+\) is port-linker 9\.9\.9 and this is \S+: run `port-linker daemon stop` then retry/,
+      );
+      const ls = await runCli(['ls'], env, 20_000);
+      assert.equal(ls.code, 0);
+      assert.match(ls.stderr, /warning: the daemon .* is port-linker 9\.9\.9/);
+    } finally {
+      await daemon.stop();
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('daemon install', () => {
+  test('writes a systemd --user unit that runs this CLI as `daemon run` for this state dir; uninstall removes it', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'pl-install-'));
+    const env = {
+      PORT_LINKER_HOME: join(home, 'state'),
+      XDG_CONFIG_HOME: join(home, 'config'),
+      XDG_RUNTIME_DIR: undefined,
+    };
+    try {
+      const r = await runCli(['daemon', 'install', '--no-start'], env, 20_000);
+      assert.equal(r.code, 0, r.stderr);
+      const unit = readFileSync(join(home, 'config/systemd/user/port-linker.service'), 'utf8');
+      assert.match(
+        unit,
+        new RegExp(`^ExecStart=${process.execPath} \\S+/packages/cli/bin/port-linker\\.js daemon run$`, 'm'),
+      );
+      assert.match(unit, new RegExp(`^Environment=PORT_LINKER_HOME=${join(home, 'state')}$`, 'm'));
+      const u = await runCli(['daemon', 'uninstall'], env, 20_000);
+      assert.equal(u.code, 0, u.stderr);
+      assert.throws(() => statSync(join(home, 'config/systemd/user/port-linker.service')), /ENOENT/);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });
