@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
 /** Platforms the single executables are built for (`<os>-<arch>` in Node's spelling). */
@@ -56,11 +56,20 @@ export class AgentArtifacts {
   }
 
   /**
-   * `packages/agent/dist` seen from here: `src/` under packages/deploy and `dist/` under
-   * packages/cli (the bundled CLI) are both two levels below `packages/`.
+   * `packages/agent/dist` seen from here: the nearest `agent/dist/` holding a build output in a folder above this
+   * file. This code runs from `packages/deploy/src/`, from the CLI bundle's `packages/cli/dist/` or from one of its
+   * chunks in `packages/cli/dist/chunks/`, so a fixed relative path would be right for only some of them.
    */
-  static defaultDir(): string {
-    return fileURLToPath(new URL('../../agent/dist/', import.meta.url));
+  static defaultDir(from: string = fileURLToPath(import.meta.url)): string {
+    let dir = dirname(from);
+    for (;;) {
+      const candidate = join(dir, 'agent', 'dist');
+      if (existsSync(join(candidate, 'agent.cjs')) || existsSync(join(candidate, 'manifest.json'))) return candidate + sep;
+      const parent = dirname(dir);
+      if (parent === dir) break;
+      dir = parent;
+    }
+    return fileURLToPath(new URL('../../agent/dist/', pathToFileURL(from)));
   }
 
   /** The bundled script, or undefined when the agent was not built (`npm run build`). */
