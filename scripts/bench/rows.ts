@@ -1,5 +1,6 @@
 import type { Row, RowContext } from './bench-types.ts';
 import { agentIdleFigures } from './measure-agent.ts';
+import { DAEMON_GOALS, daemonFigures } from './measure-daemon.ts';
 import { detectionFigures, manyPortsFigure } from './measure-detection.ts';
 import { HostFleet, manyHostsFigures } from './measure-hosts.ts';
 import { roundTripFigures, sequentialFigures } from './measure-latency.ts';
@@ -281,6 +282,66 @@ export const ROWS: Row[] = [
       } finally {
         await fleet.close();
       }
+    },
+  },
+  {
+    // 50 hosts (20 with --quick), each a fleet host with one echo port, as profiles in one background daemon
+    id: 'daemon',
+    phase: 'solo',
+    sides: PL,
+    quick: false,
+    runs: 3,
+    figures: [
+      {
+        id: 'up',
+        label: 'daemon, 50 hosts: `port-linker up -f FILE` (returns when all are connected)',
+        unit: 'ms',
+        target: { kind: 'abs', op: '<', value: DAEMON_GOALS.upMs },
+      },
+      { id: 'usable', label: "daemon, 50 hosts: up start -> every host's forward usable", unit: 'ms' },
+      {
+        id: 'perHost',
+        label: 'daemon RSS per host ((RSS with 50 - RSS with 0) / 50, after 3 s)',
+        unit: 'MB',
+        target: { kind: 'abs', op: '<', value: DAEMON_GOALS.rssPerHostMb },
+      },
+      { id: 'rss', label: 'daemon RSS with 50 hosts', unit: 'MB' },
+      { id: 'ls', label: '`port-linker ls` with 50 hosts: median of 20 runs', unit: 'ms' },
+      { id: 'node', label: '`node -e 0`: median of 20 runs, interleaved with the ls runs', unit: 'ms' },
+      {
+        id: 'lsRatio',
+        label: '`port-linker ls` / `node -e 0`',
+        unit: 'x',
+        target: { kind: 'abs', op: '<=', value: DAEMON_GOALS.lsRatio },
+      },
+      {
+        id: 'restore',
+        label: 'daemon kill -9 -> `up -f FILE` -> every forward usable again',
+        unit: 'ms',
+        target: { kind: 'abs', op: '<', value: DAEMON_GOALS.restoreMs },
+      },
+      { id: 'restoreUp', label: 'daemon kill -9 -> `up -f FILE` returned', unit: 'ms' },
+      {
+        id: 'moved',
+        label: 'daemon kill -9: forwards back on another local port',
+        unit: 'count',
+        target: { kind: 'abs', op: '<=', value: 0 },
+      },
+    ],
+    measure: async (ctx) => {
+      const f = await daemonFigures(ctx.quick ? 20 : 50, ctx.log);
+      return {
+        up: f.upMs,
+        usable: f.usableMs,
+        perHost: f.rssPerHostMb,
+        rss: f.rssMb,
+        ls: f.lsMs,
+        node: f.nodeMs,
+        lsRatio: f.lsRatio,
+        restore: f.restoreMs,
+        restoreUp: f.restoreUpMs,
+        moved: f.moved,
+      };
     },
   },
   {

@@ -21,7 +21,11 @@ describe('AgentArtifacts.defaultDir', () => {
       mkdirSync(join(file, '..'), { recursive: true });
       assert.equal(AgentArtifacts.defaultDir(file), dist + sep, from.join('/'));
     }
-    assert.equal(new AgentArtifacts(AgentArtifacts.defaultDir(join(root, 'packages', 'cli', 'dist', 'chunks', 'x.js'))).script()?.size, 8);
+    assert.equal(
+      new AgentArtifacts(AgentArtifacts.defaultDir(join(root, 'packages', 'cli', 'dist', 'chunks', 'x.js'))).script()
+        ?.size,
+      8,
+    );
   });
 
   test('without a build anywhere above, the sources layout is assumed (and script() says it is not built)', (t) => {

@@ -64,7 +64,8 @@ export class AgentArtifacts {
     let dir = dirname(from);
     for (;;) {
       const candidate = join(dir, 'agent', 'dist');
-      if (existsSync(join(candidate, 'agent.cjs')) || existsSync(join(candidate, 'manifest.json'))) return candidate + sep;
+      if (existsSync(join(candidate, 'agent.cjs')) || existsSync(join(candidate, 'manifest.json')))
+        return candidate + sep;
       const parent = dirname(dir);
       if (parent === dir) break;
       dir = parent;

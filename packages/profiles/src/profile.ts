@@ -1,4 +1,4 @@
-import type { OnForward, PortAttributes } from '@port-linker/forward';
+import type { PortAttributes } from '@port-linker/forward';
 
 export type { OnForward } from '@port-linker/forward';
 
