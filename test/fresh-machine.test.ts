@@ -36,8 +36,9 @@ export function listedPrograms(text: string): Set<string> {
   return out;
 }
 
+/** A spawn-like call whose first argument is a literal program (lower case, as executables are: not `db.exec(`PRAGMA`). */
 const SPAWN_CALL =
-  /\b(?:spawn|spawnSync|execFile|execFileSync|execFileP|execSync|exec|run)\(\s*\[?\s*['"`]([A-Za-z/][\w./+-]*)['"`\s]/g;
+  /\b(?:spawn|spawnSync|execFile|execFileSync|execFileP|execSync|exec|run)\(\s*\[?\s*['"`]([a-z/][\w./+-]*)['"`\s]/g;
 const ARGV_PREFIX = /=\s*\[\s*['"]([a-z][\w-]*)['"],\s*['"`]--/g;
 /** A proxy command setting whose arguments carry a %-token, as real ones do (not prose, not a one-word stub). */
 const PROXY_COMMAND = /ProxyCommand[= ]+([A-Za-z/][\w./+-]*) [^'"`\n]*%/g;
@@ -66,7 +67,7 @@ test('the spawn scan finds calls, argv prefixes and ProxyCommand, and the list p
   const found = spawnedPrograms(
     `run(['socat', 'x']); host.exec(["ss", "-H"]); spawn(\n 'iperf3', []); const U = ['unshare', '--net'];\n` +
       `createHash('sha256'); spawn(process.execPath, []); 'ProxyCommand socat - TCP:%h:%p'; spawn('/usr/sbin/sshd', [])\n` +
-      "test('ProxyCommand carries it'); ['-oProxyCommand=x']",
+      "test('ProxyCommand carries it'); ['-oProxyCommand=x']; db.exec(`PRAGMA user_version = 2`)",
   );
   assert.deepEqual([...found].sort(), ['/usr/sbin/sshd', 'iperf3', 'socat', 'ss', 'unshare']);
   assert.deepEqual([...listedPrograms('# c\nsocat socat x\n\n  ip iproute2\n')], ['socat', 'ip']);

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { ScannerError } from './errors.ts';
+import { processLabel } from './process-label.ts';
 import {
+  parseArgv0Listing,
   parseCommListing,
   parseFdListing,
   parseRemoteScanOutput,
@@ -93,4 +95,21 @@ test('parseFdListing and parseCommListing', () => {
       [13, 'my daemon'],
     ],
   );
+});
+
+test('parseArgv0Listing; processLabel names thread-named and cut comms by the program in argv0', () => {
+  assert.deepEqual(
+    [...parseArgv0Listing('41 /usr/local/bin/node\n42 \njunk\n43 vite dev\n')],
+    [
+      [41, '/usr/local/bin/node'],
+      [42, ''],
+      [43, 'vite dev'],
+    ],
+  );
+  assert.equal(processLabel('MainThread', '/usr/local/bin/node'), 'node'); // Node 24+ renames its main thread
+  assert.equal(processLabel('MainThread', ''), 'MainThread');
+  assert.equal(processLabel('MainThread', undefined), 'MainThread');
+  assert.equal(processLabel('a-very-long-pro', '/opt/a-very-long-process-name'), 'a-very-long-process-name');
+  assert.equal(processLabel('a-very-long-pro', '/usr/bin/python3'), 'a-very-long-pro');
+  assert.equal(processLabel('postgres', '/usr/lib/postgresql/15/bin/postgres'), 'postgres');
 });

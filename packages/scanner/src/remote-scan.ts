@@ -1,6 +1,7 @@
 import type { SocketProtocol } from '@port-linker/proto';
 import { ScannerError } from './errors.ts';
 import { parseNetstatFreebsd, parseNetstatLinux, parseNetstatMacos } from './netstat-parser.ts';
+import { processLabel, THREAD_NAMED_COMMS } from './process-label.ts';
 import { parseProcNetFile } from './procfs-parser.ts';
 import type { ScanOptions, ScanResult } from './scanner-types.ts';
 import { type MalformedHandler, type ParseResult, toScanResult } from './socket-rows.ts';
@@ -38,6 +39,11 @@ export function remoteScanScript(options: ScanOptions): string {
     "  ls -l /proc/[0-9]*/fd 2>/dev/null | grep -e '^/proc/' -e 'socket:\\['",
     '  pl_mark procfs-comm',
     '  head -n 1 /proc/[0-9]*/comm 2>/dev/null',
+    '  pl_mark procfs-argv0',
+    `  for pl_f in $(grep -l -x -e ${THREAD_NAMED_COMMS.map((c) => `'${c}'`).join(' -e ')} /proc/[0-9]*/comm 2>/dev/null); do`,
+    "    pl_d=${pl_f%/comm}; pl_a=$(tr '\\0' '\\n' < \"$pl_d/cmdline\" 2>/dev/null | head -n 1)",
+    '    printf \'%s %s\\n\' "${pl_d#/proc/}" "$pl_a"',
+    '  done',
     'elif command -v ss >/dev/null 2>&1; then',
     '  pl_mark ss',
     `  ss -H${letters}lnp 2>/dev/null || ss -${letters}lnp`,
@@ -131,6 +137,16 @@ export function parseCommListing(text: string): Map<number, string> {
   return names;
 }
 
+/** Parses the `<pid> <argv0>` lines printed for processes whose comm is a thread name into pid -> argv0. */
+export function parseArgv0Listing(text: string): Map<number, string> {
+  const argv0s = new Map<number, string>();
+  for (const line of text.split('\n')) {
+    const m = /^(\d+) (.*)$/.exec(line);
+    if (m) argv0s.set(Number(m[1]), m[2] ?? '');
+  }
+  return argv0s;
+}
+
 /**
  * Parses what remoteScanScript printed. Rejects with ScannerError when the output has no markers (the remote
  * shell did not run the script) or says no tool exists; malformed lines inside sections are only counted.
@@ -153,6 +169,7 @@ export function parseRemoteScanOutput(text: string, onMalformed?: MalformedHandl
   const procfs: ParseResult[] = [];
   let fdOwners = new Map<number, number>();
   let comms = new Map<number, string>();
+  let argv0s = new Map<number, string>();
   for (const s of sections) {
     if (s.name === 'procfs' && /^(tcp|udp)6?$/.test(s.arg)) {
       const part = parseProcNetFile(s.body, s.arg.slice(0, 3) as SocketProtocol, onMalformed);
@@ -160,6 +177,7 @@ export function parseRemoteScanOutput(text: string, onMalformed?: MalformedHandl
       parts.push(part);
     } else if (s.name === 'procfs-fd') fdOwners = parseFdListing(s.body);
     else if (s.name === 'procfs-comm') comms = parseCommListing(s.body);
+    else if (s.name === 'procfs-argv0') argv0s = parseArgv0Listing(s.body);
     else if (s.name === 'ss') parts.push(parseSsOutput(s.body, onMalformed));
     else if (s.name === 'netstat-linux') parts.push(parseNetstatLinux(s.body, onMalformed));
     else if (s.name === 'netstat-macos') parts.push(parseNetstatMacos(s.body, onMalformed));
@@ -171,7 +189,7 @@ export function parseRemoteScanOutput(text: string, onMalformed?: MalformedHandl
       const pid = fdOwners.get(row.inode);
       if (pid === undefined) continue;
       row.pid = pid;
-      row.process = comms.get(pid) ?? '';
+      row.process = processLabel(comms.get(pid) ?? '', argv0s.get(pid));
     }
   }
   return toScanResult(parts);
