@@ -108,7 +108,8 @@ export async function listenControl(path: string, routes: Route[], onError: (msg
         if (!res.socket || res.socket.destroyed) return; // the client went away mid-request: nothing to answer
         if (!(err instanceof ApiError))
           onError(`request ${req.method} ${req.url} failed: ${(err as Error)?.stack ?? err}`);
-        if (err instanceof ApiError && err.status === 413) res.shouldKeepAlive = false;
+        // a 413 leaves the body unread: Node discards it once the answer is sent (bounded by requestTimeout) and
+        // keeps the connection, so the client's writes do not fail (EPIPE) before it has read the answer
         fail(res, err);
       }
     })().catch((err: unknown) => onError(`request ${req.method} ${req.url}: ${(err as Error)?.stack ?? err}`));
