@@ -21,9 +21,13 @@ const io: RunIo = {
   stderrIsTty: process.stderr.isTTY === true,
   signal: controller.signal,
 };
-const code = COMMANDS.has(argv[0] ?? '')
-  ? await (await import('./daemon-commands.ts')).runCommand(argv, process.env, io)
-  : await (await import('./run.ts')).run(argv, process.env, io);
+const code =
+  argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')
+    ? // what commander prints for it, without loading the foreground command (asked by scripts and the daemon check)
+      (process.stdout.write(`${(await import('./version.ts')).VERSION}\n`), 0)
+    : COMMANDS.has(argv[0] ?? '')
+      ? await (await import('./daemon-commands.ts')).runCommand(argv, process.env, io)
+      : await (await import('./run.ts')).run(argv, process.env, io);
 process.exitCode = code;
 // stdout may still be draining into a pipe: exit once it is written
 process.stdout.write('', () => process.exit(code));

@@ -1,4 +1,6 @@
-import { request } from 'node:http';
+// Not `import ... from 'node:http'`: an ESM import of node:http copies every export, and its lazy getters load
+// undici (~10 ms of every `port-linker ls`); getBuiltinModule gives the CommonJS object and loads nothing more.
+const { request } = process.getBuiltinModule('node:http') as typeof import('node:http');
 
 /** The daemon does not run (nothing listens on its socket). */
 export class NoDaemonError extends Error {
