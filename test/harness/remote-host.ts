@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -317,16 +317,22 @@ export class RemoteHost {
    * Starts a test service (`tcp-echo`, `udp-echo`, `http`, `tcp-listen`) in the namespace; resolves when listening.
    * With port 0, a port that port-linker excludes by default (41641 is in the ephemeral range) is traded for another.
    */
-  async serve(mode: ServiceMode, port = 0, bind = '0.0.0.0'): Promise<Service> {
+  async serve(mode: ServiceMode, port = 0, bind = '0.0.0.0', options: { name?: string } = {}): Promise<Service> {
+    let program = process.execPath;
+    if (options.name) {
+      // a process the scanner sees as `name` (its argv0 is a link to node named so)
+      program = join(this.dir, options.name);
+      if (!existsSync(program)) symlinkSync(process.execPath, program);
+    }
     for (;;) {
-      const service = await this.#serveOnce(mode, port, bind);
+      const service = await this.#serveOnce(mode, port, bind, program);
       if (port !== 0 || !DEFAULT_EXCLUDES.includes(service.port)) return service;
       await service.stop();
     }
   }
 
-  async #serveOnce(mode: ServiceMode, port: number, bind: string): Promise<Service> {
-    const child = this.spawn([process.execPath, SERVICE, mode, String(port), bind]);
+  async #serveOnce(mode: ServiceMode, port: number, bind: string, program: string): Promise<Service> {
+    const child = this.spawn([program, SERVICE, mode, String(port), bind]);
     const actual = await new Promise<number>((resolve, reject) => {
       let out = '';
       let err = '';

@@ -90,11 +90,103 @@ function buildCommands(io: CommandIo, done: (p: Promise<number>) => void): Comma
         (m) => m.daemonCommand(action, { ...(o.json ? { json: true } : {}), noStart: !o.start }, io),
       ),
     );
+  const ttl = (v: string) => wholeSeconds(v);
+  program
+    .command('alloc')
+    .description('lease a free local port for a service; prints the port alone on stdout')
+    .argument('<service>')
+    .option('--ttl <seconds>', 'the lease ends unless renewed within this', ttl)
+    .option('--port <n>', 'this port rather than any free one', port)
+    .action((service: string, o: { ttl?: number; port?: number }) =>
+      lazy(
+        () => import('./commands/registry-commands.ts'),
+        (m) => m.allocCommand(service, o, io),
+      ),
+    );
+  program
+    .command('release')
+    .description("end a lease: a port, or every lease of a service's")
+    .argument('<port|service>')
+    .action((what: string) =>
+      lazy(
+        () => import('./commands/registry-commands.ts'),
+        (m) => m.releaseCommand(what, io),
+      ),
+    );
+  program
+    .command('leases')
+    .description('the live leases')
+    .option('--json', 'one JSON object on stdout')
+    .action((o: { json?: boolean }) =>
+      lazy(
+        () => import('./commands/registry-commands.ts'),
+        (m) => m.leasesCommand(o, io),
+      ),
+    );
+  program
+    .command('lookup')
+    .description(
+      'the local port of a service: a lease, a forward label, a remote process name or host:remote_port (exit 1: none)',
+    )
+    .argument('<service>')
+    .option('--url', 'print http://ADDRESS:PORT')
+    .option('--json', 'everything known about it, as JSON')
+    .action((service: string, o: { url?: boolean; json?: boolean }) =>
+      lazy(
+        () => import('./commands/registry-commands.ts'),
+        (m) => m.lookupCommand(service, o, io),
+      ),
+    );
+  program
+    .command('run')
+    .description('lease a port, run a command with it in $PORT, renew while it runs, release when it ends')
+    .usage('<service> [options] -- <command...>')
+    .argument('<service>')
+    .option('--env-name <name>', 'the variable that carries the port', 'PORT')
+    .option('--ttl <seconds>', 'the lease TTL (renewed every third of it)', ttl, 30)
+    .option('--port <n>', 'this port rather than any free one', port)
+    .option('--needs <services...>', 'wait until these answer, and pass NAME_PORT for each')
+    .option('--needs-timeout <seconds>', 'how long to wait for --needs', ttl, 60)
+    .action(
+      (service: string, o: { envName: string; ttl: number; port?: number; needs?: string[]; needsTimeout: number }) =>
+        lazy(
+          () => import('./commands/run-command.ts'),
+          (m) =>
+            m.runCommand(
+              service,
+              runArgv,
+              {
+                envName: o.envName,
+                ttl: o.ttl,
+                needs: o.needs ?? [],
+                needsTimeout: o.needsTimeout,
+                ...(o.port === undefined ? {} : { port: o.port }),
+              },
+              io,
+            ),
+        ),
+    );
   return program;
 }
 
+/** The command of `run`, after its `--` (set before parsing: commander never sees it). */
+let runArgv: string[] = [];
+
+function wholeSeconds(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 30 * 24 * 3600)
+    throw new InvalidArgumentError('expected a whole number of seconds from 1 to 2592000');
+  return n;
+}
+
+function port(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new InvalidArgumentError('expected a port from 1 to 65535');
+  return n;
+}
+
 /** Runs a daemon command; resolves with the exit code, never throws. */
-export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv, runIo: RunIo): Promise<number> {
+export async function runCommand(argv: string[], env: NodeJS.ProcessEnv, runIo: RunIo): Promise<number> {
   const io: CommandIo = { ...runIo, env, cwd: process.cwd() };
   try {
     if (argv[0] === 'connect') {
@@ -103,6 +195,17 @@ export async function runCommand(argv: readonly string[], env: NodeJS.ProcessEnv
         throw Object.assign(new Error('connect: name a host ([user@]host[:port])'), { exitCode: 2 });
       const { connectCommand } = await import('./commands/connect-command.ts');
       return await connectCommand(argv.slice(1), io);
+    }
+    if (argv[0] === 'run') {
+      const dash = argv.indexOf('--');
+      if (dash < 0 && !argv.includes('--help') && !argv.includes('-h'))
+        throw Object.assign(new Error('run: put the command after --: port-linker run <service> -- <command...>'), {
+          exitCode: 2,
+        });
+      if (dash >= 0) {
+        runArgv = argv.slice(dash + 1);
+        argv = argv.slice(0, dash);
+      }
     }
     let result: Promise<number> | undefined;
     const program = buildCommands(io, (p) => {

@@ -1,7 +1,10 @@
 import type { RunIo } from './run.ts';
 
 /** Words that name a command of the daemon's (anything else is a host of the foreground command). */
-const COMMANDS = new Set(['up', 'down', 'ls', 'logs', 'connect', 'disconnect', 'daemon']);
+const COMMANDS = new Set([
+  ...['up', 'down', 'ls', 'logs', 'connect', 'disconnect', 'daemon'],
+  ...['alloc', 'release', 'leases', 'lookup', 'run'],
+]);
 
 // The process entry: wires signals and stdio to the command, then exits with its code. Commands load lazily, so
 // `port-linker ls` does not pay for ssh2 and the engine.
@@ -21,10 +24,14 @@ const io: RunIo = {
   stderrIsTty: process.stderr.isTTY === true,
   signal: controller.signal,
 };
+/** `--version` alone: what commander prints for it, without loading a command (scripts and the daemon check ask). */
+async function printVersion(): Promise<number> {
+  process.stdout.write(`${(await import('./version.ts')).VERSION}\n`);
+  return 0;
+}
 const code =
   argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')
-    ? // what commander prints for it, without loading the foreground command (asked by scripts and the daemon check)
-      (process.stdout.write(`${(await import('./version.ts')).VERSION}\n`), 0)
+    ? await printVersion()
     : COMMANDS.has(argv[0] ?? '')
       ? await (await import('./daemon-commands.ts')).runCommand(argv, process.env, io)
       : await (await import('./run.ts')).run(argv, process.env, io);

@@ -5,3 +5,5 @@ export { lockHolder } from './daemon-lock.ts';
 export type { LogRecord } from './daemon-log.ts';
 export { type DaemonPaths, daemonPaths } from './daemon-paths.ts';
 export type { HostSpec } from './host-spec.ts';
+export type { Lease } from './lease-registry.ts';
+export type { LookupAnswer } from './service-lookup.ts';

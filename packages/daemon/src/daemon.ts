@@ -15,6 +15,8 @@ import { DaemonLog } from './daemon-log.ts';
 import type { DaemonPaths } from './daemon-paths.ts';
 import { DesiredState } from './desired-state.ts';
 import { type HostSpec, hostOptionsOf, parseHostSpec, sameSpec } from './host-spec.ts';
+import { LeaseRegistry } from './lease-registry.ts';
+import { lookupService } from './service-lookup.ts';
 
 /** The control API's version (the `/v1/` of its paths). */
 export const API_VERSION = 1;
@@ -47,6 +49,8 @@ export class Daemon {
   readonly #state: DesiredState;
   readonly #engine: Engine;
   readonly #release: () => void;
+  readonly #leases: LeaseRegistry;
+  readonly #sweep: NodeJS.Timeout;
   readonly #specs = new Map<string, HostSpec>();
   readonly #streams = new Set<ServerResponse>();
   readonly #startedAt = Date.now();
@@ -78,6 +82,14 @@ export class Daemon {
       persistent: true,
     });
     this.#engine.on('event', (e) => this.#onEvent(e));
+    this.#leases = new LeaseRegistry(this.#state.database, {
+      isHeld: (port) => this.#engine.snapshot().some((h) => h.forwards.some((f) => f.localPort === port)),
+    });
+    this.#sweep = setInterval(() => {
+      for (const l of this.#leases.expire())
+        this.#log.write('info', `lease of ${l.service_name} on port ${l.port} expired (no heartbeat)`);
+    }, 1000);
+    this.#sweep.unref();
   }
 
   /** Takes the state dir's lock, restores the desired hosts and listens on the control socket. */
@@ -110,6 +122,7 @@ export class Daemon {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#log.write('info', 'daemon stopping');
+      clearInterval(this.#sweep);
       for (const res of this.#streams) res.end();
       await new Promise<void>((resolve) => {
         if (!this.#server) return resolve();
@@ -234,6 +247,7 @@ export class Daemon {
           });
         },
       },
+      ...this.#registryRoutes(),
       {
         method: 'POST',
         path: /^\/v1\/shutdown$/,
@@ -243,5 +257,53 @@ export class Daemon {
         },
       },
     ];
+  }
+
+  /** The local port registry, PortManager's API: under /v1/ and at PortManager's own unversioned paths. */
+  #registryRoutes(): Route[] {
+    const obj = (body: unknown): Record<string, unknown> => {
+      if (body === null || typeof body !== 'object' || Array.isArray(body))
+        throw new ApiError(400, 'bad_body', 'the body must be a JSON object');
+      return body as Record<string, unknown>;
+    };
+    const routes: Array<Omit<Route, 'path'> & { name: string }> = [
+      {
+        method: 'POST',
+        name: 'alloc',
+        handler: async (_q, _s, body) => {
+          const lease = await this.#leases.alloc(obj(body));
+          this.#log.write('info', `leased port ${lease.port} to ${lease.service_name} for ${lease.ttl_seconds} s`);
+          return { port: lease.port, lease };
+        },
+      },
+      {
+        method: 'POST',
+        name: 'release',
+        handler: async (_q, _s, body) => {
+          const released = this.#leases.release(obj(body));
+          for (const l of released) this.#log.write('info', `released port ${l.port} of ${l.service_name}`);
+          return { released: released.map((l) => l.port), leases: released };
+        },
+      },
+      {
+        method: 'POST',
+        name: 'heartbeat',
+        handler: async (_q, _s, body) => ({ lease: this.#leases.heartbeat(obj(body).port) }),
+      },
+      { method: 'GET', name: 'list', handler: async () => ({ leases: this.#leases.list() }) },
+      {
+        method: 'GET',
+        name: 'lookup',
+        handler: async (req) => {
+          const service = new URL(req.url ?? '/', 'http://daemon').searchParams.get('service');
+          if (!service) throw new ApiError(400, 'bad_service', 'ask for a service: /v1/lookup?service=NAME');
+          return lookupService(service, this.#leases.list(), this.#engine.snapshot());
+        },
+      },
+    ];
+    return routes.flatMap(({ name, ...r }) => [
+      { ...r, path: new RegExp(`^/v1/${name}$`) },
+      { ...r, path: new RegExp(`^/${name}$`) },
+    ]);
   }
 }

@@ -11,6 +11,16 @@ const MIGRATIONS: readonly string[] = [
      spec TEXT NOT NULL,
      added_at INTEGER NOT NULL
    ) STRICT`,
+  // the local port registry (lease-registry.ts): times in ms since the epoch
+  `CREATE TABLE leases (
+     port INTEGER PRIMARY KEY,
+     service TEXT NOT NULL,
+     ttl_ms INTEGER NOT NULL,
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     pid INTEGER
+   ) STRICT;
+   CREATE INDEX leases_service ON leases (service)`,
 ];
 
 /** One host the daemon should run. */
@@ -32,6 +42,11 @@ export class DesiredState {
     this.#db = new DatabaseSync(path);
     this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 2000');
     this.#migrate();
+  }
+
+  /** The open database, for the other tables of the state dir (the registry's leases). */
+  get database(): DatabaseSync {
+    return this.#db;
   }
 
   /** The schema version this build writes. */
