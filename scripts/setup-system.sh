@@ -16,6 +16,7 @@ ip               iproute2         test harness, bench: network namespaces and ve
 ss               iproute2         test harness, bench: waits for a listener; scanner tests
 netstat          net-tools        scanner tests (the netstat backend)
 socat            socat            scanner tests, ProxyCommand test
+curl             curl             registry test: curl $(port-linker lookup api --url)
 iperf3           iperf3           bench: bulk throughput
 nft              nftables         QUIC fallback test: UDP dropped in a namespace
 python3          python3          bench: wan-relay.py; scanner tests: socket fixtures
