@@ -5,6 +5,7 @@ import { detectionFigures, manyPortsFigure } from './measure-detection.ts';
 import { HostFleet, manyHostsFigures } from './measure-hosts.ts';
 import { roundTripFigures, sequentialFigures } from './measure-latency.ts';
 import { packetSize, quicTwoProcess } from './measure-quic.ts';
+import { registryFigures } from './measure-registry.ts';
 import { concurrentFigures, rssWithForwards } from './measure-scale.ts';
 import { autoStartFigures, startToUsable } from './measure-startup.ts';
 import { iperfGbps } from './measure-throughput.ts';
@@ -282,6 +283,31 @@ export const ROWS: Row[] = [
       } finally {
         await fleet.close();
       }
+    },
+  },
+  {
+    // the local port registry in a daemon of its own (no hosts): PortManager's calls over the Unix socket
+    id: 'registry',
+    phase: 'solo',
+    sides: PL,
+    quick: true,
+    runs: 3,
+    figures: [
+      { id: 'p50', label: 'registry: alloc + release over the socket, p50 of 300', unit: 'ms' },
+      { id: 'p99', label: 'registry: alloc + release over the socket, p99 of 300', unit: 'ms' },
+      { id: 'cpu', label: 'registry: daemon CPU, 1,000 leases each renewed once a second', unit: '%' },
+      { id: 'rssIdle', label: 'registry: daemon RSS, no leases', unit: 'MB' },
+      { id: 'rss', label: 'registry: daemon RSS, 1,000 live leases', unit: 'MB' },
+    ],
+    measure: async (ctx) => {
+      const f = await registryFigures(1000, ctx.log);
+      return {
+        p50: f.allocReleaseP50Ms,
+        p99: f.allocReleaseP99Ms,
+        cpu: f.heartbeatCpuPct,
+        rssIdle: f.rssIdleMb,
+        rss: f.rssLeasesMb,
+      };
     },
   },
   {

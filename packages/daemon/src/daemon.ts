@@ -15,7 +15,7 @@ import { DaemonLog } from './daemon-log.ts';
 import type { DaemonPaths } from './daemon-paths.ts';
 import { DesiredState } from './desired-state.ts';
 import { type HostSpec, hostOptionsOf, parseHostSpec, sameSpec } from './host-spec.ts';
-import { LeaseRegistry } from './lease-registry.ts';
+import { LEASE_RANGE, LeaseRegistry, parseLeaseRange } from './lease-registry.ts';
 import { lookupService } from './service-lookup.ts';
 
 /** The control API's version (the `/v1/` of its paths). */
@@ -66,6 +66,8 @@ export class Daemon {
     this.#paths = options.paths;
     this.#version = options.version;
     this.#env = options.env ?? process.env;
+    const rangeText = this.#env.PORT_LINKER_LEASE_RANGE;
+    const range = rangeText ? parseLeaseRange(rangeText) : LEASE_RANGE; // before the lock: a bad value is just an error
     this.#release = acquireLock(options.paths.pid, options.paths.stateDir);
     try {
       this.#log = new DaemonLog(options.paths.log);
@@ -83,10 +85,11 @@ export class Daemon {
     });
     this.#engine.on('event', (e) => this.#onEvent(e));
     this.#leases = new LeaseRegistry(this.#state.database, {
+      range,
       isHeld: (port) => this.#engine.snapshot().some((h) => h.forwards.some((f) => f.localPort === port)),
     });
     this.#sweep = setInterval(() => {
-      for (const l of this.#leases.expire())
+      for (const l of this.#leases.sweep())
         this.#log.write('info', `lease of ${l.service_name} on port ${l.port} expired (no heartbeat)`);
     }, 1000);
     this.#sweep.unref();

@@ -20,7 +20,8 @@ const MIGRATIONS: readonly string[] = [
      expires_at INTEGER NOT NULL,
      pid INTEGER
    ) STRICT;
-   CREATE INDEX leases_service ON leases (service)`,
+   CREATE INDEX leases_service ON leases (service);
+   CREATE INDEX leases_expiry ON leases (expires_at)`,
 ];
 
 /** One host the daemon should run. */

@@ -37,6 +37,16 @@ function processAlive(pid: number): boolean {
 
 /** The default range of leased ports. */
 export const LEASE_RANGE: readonly [number, number] = [8000, 8999];
+/** `FROM-TO` (the daemon's PORT_LINKER_LEASE_RANGE) as a range; throws a one-line error on anything else. */
+export function parseLeaseRange(text: string): readonly [number, number] {
+  const m = /^(\d{1,5})-(\d{1,5})$/.exec(text.trim());
+  const from = Number(m?.[1]);
+  const to = Number(m?.[2]);
+  if (!m || from < 1 || to > 65535 || from > to)
+    throw new Error(`PORT_LINKER_LEASE_RANGE=${text}: expected FROM-TO with 1 <= FROM <= TO <= 65535 (like 8000-8999)`);
+  return [from, to];
+}
+
 /** A lease's TTL when none is asked for. */
 export const DEFAULT_TTL_SECONDS = 300;
 const MAX_TTL_SECONDS = 30 * 24 * 3600;
@@ -113,14 +123,24 @@ export class LeaseRegistry {
     this.#isAlive = options.isAlive ?? processAlive;
   }
 
-  /** Frees expired leases and those of processes that are gone (a `run` killed outright); returns them. */
+  /** Frees expired leases (cheap: an indexed delete, done before every read); returns them. */
   expire(): Lease[] {
-    const now = this.#now();
-    const rows = this.#db.prepare('SELECT * FROM leases').all() as unknown as Row[];
-    const gone = rows.filter((r) => r.expires_at <= now || (r.pid !== null && !this.#isAlive(r.pid)));
+    const rows = this.#db.prepare('DELETE FROM leases WHERE expires_at <= ? RETURNING *').all(this.#now());
+    return (rows as unknown as Row[]).map(toLease);
+  }
+
+  /** expire(), and frees the leases of processes that are gone (a `run` killed with -9): the daemon's sweep. */
+  sweep(): Lease[] {
+    const gone = this.expire();
+    const owned = this.#db.prepare('SELECT * FROM leases WHERE pid IS NOT NULL').all() as unknown as Row[];
     const del = this.#db.prepare('DELETE FROM leases WHERE port = ?');
-    for (const r of gone) del.run(r.port);
-    return gone.map(toLease);
+    for (const r of owned) {
+      if (r.pid !== null && !this.#isAlive(r.pid)) {
+        del.run(r.port);
+        gone.push(toLease(r));
+      }
+    }
+    return gone;
   }
 
   /** A new lease for `service`: `port` when asked for (and free), else the lowest free port of the range. */
