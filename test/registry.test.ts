@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -188,5 +189,58 @@ describe('the local port registry: leases, run, lookup (daemon, real sshd)', () 
     const taken = await runCli(['alloc', 'x', '--port', String(byName.port)], env);
     assert.notEqual(taken.code, 0);
     assert.match(taken.stderr, /in use on this machine/);
+  });
+});
+
+describe('the loopback TCP API (daemon start --api): token, Host and Origin checked', () => {
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  let base: string;
+  let token: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'pl-api-tcp-'));
+    env = { PORT_LINKER_HOME: join(dir, 'state'), XDG_RUNTIME_DIR: undefined, PORT_LINKER_API: undefined };
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const start = await runCli(['daemon', 'start', '--api', `127.0.0.1:${port}`], env);
+    assert.equal(start.code, 0, start.stderr);
+    base = `http://127.0.0.1:${port}`;
+    const file = join(dir, 'state', 'api-token');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    token = readFileSync(file, 'utf8').trim();
+  });
+  after(async () => {
+    if (env) await runCli(['daemon', 'stop'], env).catch(() => {});
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const curl = async (args: string[]) => {
+    const r = await run(['curl', '-sS', '-o', '-', '-w', '\n%{http_code}', ...args], { allowFail: true });
+    const lines = r.stdout.trimEnd().split('\n');
+    return { status: Number(lines.pop()), body: lines.join('\n') };
+  };
+
+  test('refusals: no token 401, a wrong one 401, a foreign Host 403, a foreign Origin 403; then PortManager calls work', async () => {
+    const alloc = ['-X', 'POST', '-H', 'content-type: application/json', '-d', '{"service_name":"tcp-api"}'];
+    const auth = ['-H', `Authorization: Bearer ${token}`];
+    assert.equal((await curl([...alloc, `${base}/alloc`])).status, 401);
+    assert.equal((await curl([...alloc, '-H', 'Authorization: Bearer nope', `${base}/alloc`])).status, 401);
+    assert.equal((await curl([...alloc, ...auth, '-H', 'Host: evil.example:80', `${base}/alloc`])).status, 403);
+    assert.equal((await curl([...alloc, ...auth, '-H', 'Origin: http://evil.example', `${base}/alloc`])).status, 403);
+    const ok = await curl([...alloc, ...auth, `${base}/alloc`]);
+    assert.equal(ok.status, 200, ok.body);
+    const port = (JSON.parse(ok.body) as { port: number }).port;
+    const look = await curl([...auth, `${base}/lookup?service=tcp-api`]);
+    assert.deepEqual(
+      [look.status, (JSON.parse(look.body) as { port: number; all_ports: number[] }).all_ports],
+      [200, [port]],
+    );
+    const list = await curl([...auth, '-H', `Origin: ${base}`, `${base}/v1/list`]);
+    assert.equal(list.status, 200, 'a same-origin page may call it (with the token)');
+    // hosts are changed, and the daemon stopped, over the 0600 socket only
+    assert.notEqual((await curl([...auth, '-X', 'POST', `${base}/v1/shutdown`])).status, 200);
+    assert.equal((await runCli(['leases', '--json'], env)).code, 0, 'the daemon still runs');
   });
 });

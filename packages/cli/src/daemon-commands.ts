@@ -84,10 +84,16 @@ function buildCommands(io: CommandIo, done: (p: Promise<number>) => void): Comma
     .argument('<action>', 'start | stop | status | run | install | uninstall')
     .option('--json', 'status as JSON')
     .option('--no-start', 'install: write the unit file only')
-    .action((action: string, o: { json?: boolean; start: boolean }) =>
+    .option('--api <address>', 'run, start: also serve the API on this loopback TCP address (token required)')
+    .action((action: string, o: { json?: boolean; start: boolean; api?: string }) =>
       lazy(
         () => import('./commands/daemon-command.ts'),
-        (m) => m.daemonCommand(action, { ...(o.json ? { json: true } : {}), noStart: !o.start }, io),
+        (m) =>
+          m.daemonCommand(
+            action,
+            { ...(o.json ? { json: true } : {}), noStart: !o.start },
+            o.api ? { ...io, env: { ...io.env, PORT_LINKER_API: o.api } } : io,
+          ),
       ),
     );
   const ttl = (v: string) => wholeSeconds(v);

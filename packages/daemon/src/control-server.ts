@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
@@ -74,12 +75,88 @@ function answers(path: string): Promise<boolean> {
  * client sends reaches the process's error handlers.
  */
 export async function listenControl(path: string, routes: Route[], onError: (msg: string) => void): Promise<Server> {
+  const server = apiServer(routes, onError);
+  // a socket file left by a crashed daemon (we hold the lock, so nobody else uses it)
+  if (await answers(path)) throw new Error(`something already answers on ${path}`);
+  rmSync(path, { force: true });
+  const umask = process.umask(0o177); // created 0600: no window where another user could connect
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } finally {
+    process.umask(umask);
+  }
+  chmodSync(path, 0o600);
+  server.on('error', (err) => onError(`control socket: ${err.message}`));
+  return server;
+}
+
+/** Where the loopback TCP API listens: `127.0.0.1:3030`, `[::1]:3030`, `localhost:3030`. */
+export function parseApiAddress(text: string): { host: string; port: number } {
+  const m = /^(?:\[(::1)\]|(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost)):(\d{1,5})$/.exec(text);
+  const port = Number(m?.[3]);
+  if (!m || port < 1 || port > 65535)
+    throw new Error(
+      `--api ${text}: give a loopback address and port (127.0.0.1:3030 or [::1]:3030); nothing else is allowed`,
+    );
+  return { host: m[1] ?? (m[2] === 'localhost' ? '127.0.0.1' : (m[2] as string)), port };
+}
+
+/**
+ * The same API on a loopback TCP port, for programs that cannot use a Unix socket. Every request needs
+ * `Authorization: Bearer <token>` (the 0600 token file) and a `Host` naming a loopback address or localhost, and an
+ * `Origin`, when there is one, of the same: a web page's request (DNS rebinding, cross-site) is refused.
+ */
+export async function listenApi(
+  address: { host: string; port: number },
+  token: string,
+  routes: Route[],
+  onError: (msg: string) => void,
+): Promise<Server> {
+  const expected = Buffer.from(`Bearer ${token}`);
+  const loopbackHost = /^(?:127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\])(?::\d{1,5})?$/i;
+  const guard = (req: IncomingMessage): void => {
+    const host = req.headers.host ?? '';
+    if (!loopbackHost.test(host))
+      throw new ApiError(403, 'bad_host', `Host ${JSON.stringify(host)} is not this machine's loopback API`);
+    const origin = req.headers.origin;
+    if (origin !== undefined) {
+      let originHost = '';
+      try {
+        originHost = new URL(origin).host;
+      } catch {}
+      if (!loopbackHost.test(originHost))
+        throw new ApiError(403, 'bad_origin', `Origin ${JSON.stringify(origin)} may not use the API`);
+    }
+    const given = Buffer.from(req.headers.authorization ?? '');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+      throw new ApiError(401, 'unauthorized', 'send Authorization: Bearer <the token in api-token in the state dir>');
+  };
+  const server = apiServer(routes, onError, guard);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: address.host, port: address.port, exclusive: true }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (err) => onError(`loopback API: ${err.message}`));
+  return server;
+}
+
+function apiServer(routes: Route[], onError: (msg: string) => void, guard?: (req: IncomingMessage) => void): Server {
   const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 10_000, headersTimeout: 5_000 });
   server.keepAliveTimeout = 5_000;
   server.maxConnections = 1024;
   server.on('request', (req, res) => {
     void (async () => {
       try {
+        guard?.(req);
         const url = new URL(req.url ?? '/', 'http://daemon');
         const allowed: string[] = [];
         for (const r of routes) {
@@ -124,22 +201,5 @@ export async function listenControl(path: string, routes: Route[], onError: (msg
     if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     else socket.destroy();
   });
-  // a socket file left by a crashed daemon (we hold the lock, so nobody else uses it)
-  if (await answers(path)) throw new Error(`something already answers on ${path}`);
-  rmSync(path, { force: true });
-  const umask = process.umask(0o177); // created 0600: no window where another user could connect
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  } finally {
-    process.umask(umask);
-  }
-  chmodSync(path, 0o600);
-  server.on('error', (err) => onError(`control socket: ${err.message}`));
   return server;
 }

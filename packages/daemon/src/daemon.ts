@@ -9,7 +9,8 @@ import {
 } from '@port-linker/engine';
 import { parseTarget, resolveHost } from '@port-linker/ssh';
 import { ApiError } from './api-error.ts';
-import { listenControl, type Route } from './control-server.ts';
+import { apiToken } from './api-token.ts';
+import { listenApi, listenControl, parseApiAddress, type Route } from './control-server.ts';
 import { acquireLock } from './daemon-lock.ts';
 import { DaemonLog } from './daemon-log.ts';
 import type { DaemonPaths } from './daemon-paths.ts';
@@ -34,6 +35,8 @@ export interface DaemonOptions {
   /** The port-linker version this daemon is (the CLI compares it with its own). */
   version: string;
   env?: NodeJS.ProcessEnv;
+  /** The loopback TCP API's address (`127.0.0.1:3030`); default $PORT_LINKER_API, else none. */
+  api?: string;
 }
 
 /**
@@ -55,6 +58,8 @@ export class Daemon {
   readonly #streams = new Set<ServerResponse>();
   readonly #startedAt = Date.now();
   #server: Server | undefined;
+  #api: Server | undefined;
+  readonly #apiAddress: { host: string; port: number } | undefined;
   #stopping: Promise<void> | undefined;
   #stopped!: () => void;
   /** Resolves when the daemon has stopped (`stop()`, `POST /v1/shutdown`). */
@@ -68,6 +73,8 @@ export class Daemon {
     this.#env = options.env ?? process.env;
     const rangeText = this.#env.PORT_LINKER_LEASE_RANGE;
     const range = rangeText ? parseLeaseRange(rangeText) : LEASE_RANGE; // before the lock: a bad value is just an error
+    const api = options.api ?? this.#env.PORT_LINKER_API;
+    this.#apiAddress = api ? parseApiAddress(api) : undefined;
     this.#release = acquireLock(options.paths.pid, options.paths.stateDir);
     try {
       this.#log = new DaemonLog(options.paths.log);
@@ -119,6 +126,19 @@ export class Daemon {
     }
     this.#server = await listenControl(this.#paths.socket, this.#routes(), (msg) => this.#log.write('error', msg));
     this.#log.write('info', `listening on ${this.#paths.socket}`);
+    if (this.#apiAddress) {
+      const token = apiToken(this.#paths.stateDir);
+      // the registry and the read-only views; hosts are changed and the daemon stopped over the socket only
+      const open = this.#routes().filter(
+        (r) => r.method === 'GET' || this.#registryRoutes().some((x) => x.path.source === r.path.source),
+      );
+      this.#api = await listenApi(this.#apiAddress, token.value, open, (msg) => this.#log.write('error', msg));
+      const { host, port } = this.#apiAddress;
+      this.#log.write(
+        'info',
+        `loopback API on ${host.includes(':') ? `[${host}]` : host}:${port} (token in ${token.path})`,
+      );
+    }
   }
 
   /** Stops every host (their desired state stays), closes the socket and releases the lock. */
@@ -127,6 +147,11 @@ export class Daemon {
       this.#log.write('info', 'daemon stopping');
       clearInterval(this.#sweep);
       for (const res of this.#streams) res.end();
+      await new Promise<void>((resolve) => {
+        if (!this.#api) return resolve();
+        this.#api.close(() => resolve());
+        this.#api.closeAllConnections();
+      });
       await new Promise<void>((resolve) => {
         if (!this.#server) return resolve();
         this.#server.close(() => resolve());
@@ -217,6 +242,7 @@ export class Daemon {
           state_dir: this.#paths.stateDir,
           socket: this.#paths.socket,
           schema: DesiredState.version,
+          ...(this.#apiAddress ? { api_address: `${this.#apiAddress.host}:${this.#apiAddress.port}` } : {}),
           hosts: this.#specs.size,
         }),
       },
