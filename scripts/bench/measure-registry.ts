@@ -1,7 +1,9 @@
 // The `registry` bench row: alloc + release latency over the daemon's socket, and 1,000 live leases renewed by
 // heartbeats (the daemon's CPU and RSS while it serves them).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlClient } from '@port-linker/daemon/client';
@@ -14,6 +16,9 @@ const CLI = join(import.meta.dirname, '../../packages/cli/bin/port-linker.js');
 export interface RegistryFigures {
   allocReleaseP50Ms: number;
   allocReleaseP99Ms: number;
+  /** The same over the loopback TCP API (token, keep-alive). */
+  httpP50Ms: number;
+  httpP99Ms: number;
   leases: number;
   /** Daemon CPU while 1,000 leases are renewed every second, as a share of one core. */
   heartbeatCpuPct: number;
@@ -43,7 +48,12 @@ export async function registryFigures(leases: number, log: (m: string) => void):
   };
   onCleanup(stop);
   try {
-    cli(['daemon', 'start'], env);
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const apiPort = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    cli(['daemon', 'start', '--api', `127.0.0.1:${apiPort}`], env);
+    const token = readFileSync(join(home, 'api-token'), 'utf8').trim();
     const status = JSON.parse(cli(['daemon', 'status', '--json'], env)) as { pid: number; socket: string };
     const client = new ControlClient(status.socket);
     const times: number[] = [];
@@ -53,6 +63,46 @@ export async function registryFigures(leases: number, log: (m: string) => void):
       await client.call('POST', '/v1/release', { port });
       times.push(performance.now() - t0);
     }
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const post = (path: string, body: unknown) =>
+      new Promise<unknown>((resolve, reject) => {
+        const data = JSON.stringify(body);
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port: apiPort,
+            method: 'POST',
+            path,
+            agent,
+            headers: {
+              authorization: `Bearer ${token}`,
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(data),
+            },
+          },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8').on('data', (d: string) => {
+              text += d;
+            });
+            res.on('end', () =>
+              res.statusCode === 200
+                ? resolve(JSON.parse(text))
+                : reject(new Error(`${path}: ${res.statusCode} ${text}`)),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.end(data);
+      });
+    const httpTimes: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const t0 = performance.now();
+      const { port } = (await post('/alloc', { service_name: `http-${i}` })) as { port: number };
+      await post('/release', { port });
+      httpTimes.push(performance.now() - t0);
+    }
+    agent.destroy();
     await new Promise((r) => setTimeout(r, 500));
     const rssIdleMb = rssMb(status.pid);
     const ports: number[] = [];
@@ -80,6 +130,8 @@ export async function registryFigures(leases: number, log: (m: string) => void):
     return {
       allocReleaseP50Ms: percentile(times, 50),
       allocReleaseP99Ms: percentile(times, 99),
+      httpP50Ms: percentile(httpTimes, 50),
+      httpP99Ms: percentile(httpTimes, 99),
       leases: ports.length,
       heartbeatCpuPct,
       rssIdleMb,

@@ -295,6 +295,8 @@ export const ROWS: Row[] = [
     figures: [
       { id: 'p50', label: 'registry: alloc + release over the socket, p50 of 300', unit: 'ms' },
       { id: 'p99', label: 'registry: alloc + release over the socket, p99 of 300', unit: 'ms' },
+      { id: 'httpP50', label: 'registry: alloc + release over loopback HTTP (token), p50 of 300', unit: 'ms' },
+      { id: 'httpP99', label: 'registry: alloc + release over loopback HTTP (token), p99 of 300', unit: 'ms' },
       { id: 'cpu', label: 'registry: daemon CPU, 1,000 leases each renewed once a second', unit: '%' },
       { id: 'rssIdle', label: 'registry: daemon RSS, no leases', unit: 'MB' },
       { id: 'rss', label: 'registry: daemon RSS, 1,000 live leases', unit: 'MB' },
@@ -304,6 +306,8 @@ export const ROWS: Row[] = [
       return {
         p50: f.allocReleaseP50Ms,
         p99: f.allocReleaseP99Ms,
+        httpP50: f.httpP50Ms,
+        httpP99: f.httpP99Ms,
         cpu: f.heartbeatCpuPct,
         rssIdle: f.rssIdleMb,
         rss: f.rssLeasesMb,
