@@ -24,6 +24,8 @@ export interface HostSpec {
   conflict: HostOptions['conflict'];
   bind_address?: string;
   local_forwards: string[];
+  /** Names of local forwards by their text (lookup finds them; shown as their label). */
+  forward_names?: Record<string, string>;
   ports?: string;
   exclude?: string;
   default_excludes: boolean;
@@ -64,6 +66,7 @@ export const HOST_SPEC_SCHEMA = {
     conflict: oneOf(['remap', 'skip', 'kill'], 'remap'),
     bind_address: str,
     local_forwards: { ...strings, default: [] },
+    forward_names: { type: 'object', additionalProperties: { type: 'string', minLength: 1, maxLength: 200 } },
     ports: str,
     exclude: str,
     default_excludes: { type: 'boolean', default: true },
@@ -125,6 +128,7 @@ export function hostOptionsOf(spec: HostSpec): HostOptions {
     conflict: spec.conflict,
     ...(spec.bind_address === undefined ? {} : { bindAddress: spec.bind_address }),
     localForwards: spec.local_forwards,
+    ...(spec.forward_names ? { forwardNames: spec.forward_names } : {}),
     ...(spec.ports === undefined ? {} : { ports: spec.ports }),
     ...(spec.exclude === undefined ? {} : { exclude: spec.exclude }),
     defaultExcludes: spec.default_excludes,

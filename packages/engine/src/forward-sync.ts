@@ -32,7 +32,12 @@ export class ForwardSync {
     this.#manager = deps.manager;
     this.#filter = deps.filter;
     this.#log = deps.log;
-    this.#explicit = [...host.localForwards.map(localForwardFromConfig), ...cfg.localForwards].map(parseLocalForward);
+    const named = (text: string): ForwardSpec => {
+      const spec = parseLocalForward(text);
+      const name = cfg.forwardNames?.[text];
+      return name === undefined ? spec : { ...spec, label: name };
+    };
+    this.#explicit = [...host.localForwards.map(localForwardFromConfig), ...cfg.localForwards].map(named);
   }
 
   /** Adds an explicit `-L` forward (`[bind:]lport:rhost:rport`; UsageError on junk); returns its key. */

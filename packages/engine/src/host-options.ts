@@ -15,6 +15,8 @@ export interface HostOptions {
   bindAddress?: string;
   /** Explicit `-L` forwards. */
   localForwards: string[];
+  /** Names of explicit forwards (a profile's `forwards: [{name}]`), by their `-L` text: the forward's label. */
+  forwardNames?: Readonly<Record<string, string>>;
   ports?: string;
   exclude?: string;
   defaultExcludes: boolean;

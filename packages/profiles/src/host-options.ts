@@ -11,6 +11,7 @@ export interface ProfileHostOptions {
   conflict: Profile['conflict'];
   bindAddress?: string;
   localForwards: string[];
+  forwardNames?: Record<string, string>;
   ports?: string;
   exclude?: string;
   defaultExcludes: boolean;
@@ -42,6 +43,13 @@ export function toHostOptions(profile: Profile): ProfileHostOptions {
     conflict: profile.conflict,
     ...(profile.bindAddress === undefined ? {} : { bindAddress: profile.bindAddress }),
     localForwards: profile.forwards.map((f) => f.spec),
+    ...(profile.forwards.some((f) => f.name)
+      ? {
+          forwardNames: Object.fromEntries(
+            profile.forwards.filter((f) => f.name).map((f) => [f.spec, f.name as string]),
+          ),
+        }
+      : {}),
     ...(profile.ports === undefined ? {} : { ports: profile.ports }),
     ...(profile.exclude === undefined ? {} : { exclude: profile.exclude }),
     defaultExcludes: profile.defaultExcludes,

@@ -31,6 +31,9 @@ export function specOfProfile(p: Profile, file: string): HostSpec {
     conflict: p.conflict,
     ...(p.bindAddress ? { bind_address: p.bindAddress } : {}),
     local_forwards: p.forwards.map((f) => f.spec),
+    ...(p.forwards.some((f) => f.name)
+      ? { forward_names: Object.fromEntries(p.forwards.filter((f) => f.name).map((f) => [f.spec, f.name as string])) }
+      : {}),
     ...(p.ports ? { ports: p.ports } : {}),
     ...(p.exclude ? { exclude: p.exclude } : {}),
     default_excludes: p.defaultExcludes,
