@@ -124,6 +124,7 @@ test('every per-host flag has a field, and toHostOptions gives exactly HostOptio
     conflict: 'skip',
     bindAddress: '127.0.0.2',
     localForwards: ['[::1]:8080:[fd00::1]:80', '127.0.0.1:5433:[fd00::2]:5432', '6543:localhost:5432'],
+    forwardNames: { '6543:localhost:5432': 'db' }, // lookup db finds it (the forward's label)
     ports: '3000',
     exclude: '9229,9000-9100,22',
     defaultExcludes: false,
