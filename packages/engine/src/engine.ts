@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { type ForwardInfo, ForwardManager, PortFilter, type PortKiller } from '@port-linker/forward';
+import { type ForwardInfo, ForwardManager, type ForwardSpec, PortFilter, type PortKiller } from '@port-linker/forward';
 import type { Prompter, ResolvedHost } from '@port-linker/ssh';
 import { type EngineEvent, type EventFields, type EventName, makeEvent } from './events.ts';
 import type { HostOptions } from './host-options.ts';
@@ -19,6 +19,10 @@ export interface HostSnapshot {
   since: number;
   reconnects: number;
   forwards: ForwardInfo[];
+  /** Forwards stopped from outside (`stopForward`), until started again. */
+  stopped: ForwardSpec[];
+  /** Round trip of the last health check (SSH keepalive + agent ping), ms. */
+  latencyMs?: number;
   error?: string;
 }
 
@@ -51,6 +55,7 @@ interface HostEntry {
   state: HostState;
   since: number;
   reconnects: number;
+  latencyMs?: number;
   error?: unknown;
   /** Why the last connection attempt failed, while it retries. */
   lastError?: string;
@@ -172,6 +177,27 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     return this.#entry(host).session.removeForward(forward);
   }
 
+  /** Stops one forward (by key) of a host until `startForward`; false when no such forward runs. */
+  stopForward(host: string, key: string): Promise<boolean> {
+    return this.#entry(host).session.stopForward(key);
+  }
+
+  /** Starts a forward stopped by `stopForward`, on the local port it had; false when it was not stopped. */
+  startForward(host: string, key: string): Promise<boolean> {
+    return this.#entry(host).session.startForward(key);
+  }
+
+  /** Closes and reopens one forward's listener (same local port); false when no such forward runs. */
+  async restartForward(host: string, key: string): Promise<boolean> {
+    if (!(await this.stopForward(host, key))) return false;
+    return this.startForward(host, key);
+  }
+
+  /** Checks every host end to end now (emits `health_check`, which updates `latencyMs`). */
+  checkAll(trigger: string): void {
+    for (const e of this.#hosts.values()) if (e.state === 'connected') void e.session.checkNow(trigger);
+  }
+
   /** Every host with its state and forwards, in the order they were added. */
   snapshot(): HostSnapshot[] {
     return [...this.#hosts.values()].map((e) => ({
@@ -180,6 +206,8 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       since: e.since,
       reconnects: e.reconnects,
       forwards: e.manager.list(),
+      stopped: e.session.stoppedForwards(),
+      ...(e.latencyMs === undefined ? {} : { latencyMs: e.latencyMs }),
       ...(e.error === undefined
         ? e.lastError === undefined
           ? {}
@@ -236,6 +264,11 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
         if (error !== undefined) entry.lastError = error;
       }
       if (event === 'reconnected') entry.reconnects++;
+      if (event === 'health_check') {
+        const check = fields as EventFields['health_check'];
+        if (check.alive) entry.latencyMs = check.ms;
+        else delete entry.latencyMs;
+      }
     }
     this.emit('event', makeEvent(host, event, fields, new Date(this.#now())));
   }

@@ -120,3 +120,26 @@ test('port attributes: ignore drops a mirrored port, label and require_local_por
     ],
   );
 });
+
+test('a stopped forward leaves the desired set until started; unknown or twice-stopped keys answer false', async () => {
+  const { s, last } = sync();
+  s.apply({ type: 'ScanDelta', full: true, added: [sock('tcp', 3000)], removed: [] });
+  await s.resync();
+  assert.ok(last().includes('auto/tcp/3000 127.0.0.1'));
+  assert.equal(await s.stop('auto/tcp/3000'), true);
+  assert.ok(!last().some((l) => l.startsWith('auto/tcp/3000')), 'the stopped forward is not desired');
+  assert.deepEqual(
+    s.stopped().map((f) => f.key),
+    ['auto/tcp/3000'],
+  );
+  assert.equal(await s.stop('auto/tcp/3000'), false, 'already stopped');
+  assert.equal(await s.stop('auto/tcp/4444'), false, 'no such forward');
+  // a rescan does not bring it back
+  s.apply({ type: 'ScanDelta', full: true, added: [sock('tcp', 3000), sock('tcp', 3001)], removed: [] });
+  await s.resync();
+  assert.ok(!last().some((l) => l.startsWith('auto/tcp/3000 ')));
+  assert.equal(await s.start('auto/tcp/3000'), true);
+  assert.ok(last().includes('auto/tcp/3000 127.0.0.1'));
+  assert.equal(await s.start('auto/tcp/3000'), false, 'not stopped any more');
+  assert.deepEqual(s.stopped(), []);
+});

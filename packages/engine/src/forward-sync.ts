@@ -21,6 +21,10 @@ export class ForwardSync {
   ownPorts: number[] = [];
   /** Whether the running agent relays UDP (agentless mode cannot). */
   udp = false;
+  /** Forwards stopped from outside (the dashboard), by key: kept out of the desired set until started again. */
+  readonly #stopped = new Map<string, ForwardSpec>();
+  /** The specs of the last sync, by key (what `stop` can name). */
+  #current = new Map<string, ForwardSpec>();
 
   /** Explicit forwards (ssh_config LocalForward, then -L) are parsed here: UsageError on junk. */
   constructor(
@@ -63,6 +67,27 @@ export class ForwardSync {
     return true;
   }
 
+  /** Stops one forward (its key) until `start`: its listener closes; false when no such forward runs. */
+  async stop(key: string): Promise<boolean> {
+    const spec = this.#current.get(key);
+    if (!spec || this.#stopped.has(key)) return false;
+    this.#stopped.set(key, spec);
+    await this.resync();
+    return true;
+  }
+
+  /** Starts a stopped forward again (on the local port it had); false when it was not stopped. */
+  async start(key: string): Promise<boolean> {
+    if (!this.#stopped.delete(key)) return false;
+    await this.resync();
+    return true;
+  }
+
+  /** The forwards stopped from outside. */
+  stopped(): ForwardSpec[] {
+    return [...this.#stopped.values()];
+  }
+
   /** Applies one push from the agent and re-syncs. */
   apply(delta: MessageOf<'ScanDelta'>): void {
     this.#remote.apply(delta);
@@ -92,7 +117,9 @@ export class ForwardSync {
         },
       ];
     });
-    await this.#manager.sync([...this.#explicit, ...(this.#cfg.auto ? mirrored : [])]);
+    const desired = [...this.#explicit, ...(this.#cfg.auto ? mirrored : [])];
+    this.#current = new Map(desired.map((f) => [f.key, f]));
+    await this.#manager.sync(desired.filter((f) => !this.#stopped.has(f.key)));
   }
 }
 

@@ -1,4 +1,5 @@
 import { ErrorCode, PortLinkerError } from '@port-linker/proto';
+import type { ForwardSpec } from '@port-linker/forward';
 import { connect, type ResolvedHost, type SshConnection } from '@port-linker/ssh';
 import { AgentSupervisor } from './agent-supervisor.ts';
 import { backoffDelayMs, sleep } from './backoff.ts';
@@ -44,6 +45,21 @@ export class HostSession {
   /** Removes an explicit forward by its `-L` text or key; false when there is none. */
   removeForward(textOrKey: string): Promise<boolean> {
     return this.#sync.removeForward(textOrKey);
+  }
+
+  /** Stops one forward by key until `startForward` (the listener closes; the local port stays reserved). */
+  stopForward(key: string): Promise<boolean> {
+    return this.#sync.stop(key);
+  }
+
+  /** Starts a forward stopped by `stopForward`. */
+  startForward(key: string): Promise<boolean> {
+    return this.#sync.start(key);
+  }
+
+  /** The forwards stopped from outside. */
+  stoppedForwards(): ForwardSpec[] {
+    return this.#sync.stopped();
   }
 
   /**
