@@ -1,6 +1,8 @@
 // Bundles a shipping artifact with esbuild: `node scripts/bundle.mjs cli|agent|quic`.
 //   cli   -> packages/cli/dist/main.js    (ESM; npm dependencies stay external, resolved from node_modules; lazily
 //            imported modules such as the QUIC entry go to dist/chunks/, so their externals load only when used)
+//            and the dashboard page -> packages/cli/dist/dashboard/ (app.js: Preact and the page, minified for
+//            browsers; index.html, app.css, icon.svg copied): the daemon serves it, nothing is fetched at run time
 //   agent -> packages/agent/dist/agent.cjs (CJS, self-contained: the one file uploaded to a remote Node)
 //   quic  -> packages/agent/dist/agent-quic.cjs + quic-linux-x64.node (the agent's QUIC side, uploaded only when
 //            the host asks for quic; the bundle loads the addon from a path the agent gives it at run time)
@@ -62,6 +64,23 @@ if (which === 'cli') {
     external: registryDependencies(),
     sourcemap: 'linked',
   });
+  const page = join(root, 'packages/cli/dist/dashboard');
+  rmSync(page, { recursive: true, force: true });
+  await build({
+    bundle: true,
+    logLevel: 'warning',
+    legalComments: 'none',
+    entryPoints: [join(root, 'packages/dashboard/src/app.tsx')],
+    outfile: join(page, 'app.js'),
+    platform: 'browser',
+    format: 'esm',
+    target: ['chrome110', 'firefox115', 'safari16'],
+    minify: true,
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+  });
+  const statics = join(root, 'packages/dashboard/static');
+  for (const f of readdirSync(statics)) copyFileSync(join(statics, f), join(page, f));
 } else if (which === 'agent') {
   await build({
     ...common,

@@ -31,6 +31,7 @@ useradd          passwd           test harness: a second login user
 userdel          passwd           test harness
 chpasswd         passwd           ssh-auth tests: password login
 sh               dash             remote commands in tests
+chromium         chromium         dashboard browser test, dashboard bench (driven by playwright-core)
 PROGRAMS
 )
 

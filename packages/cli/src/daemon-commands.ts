@@ -96,6 +96,16 @@ function buildCommands(io: CommandIo, done: (p: Promise<number>) => void): Comma
           ),
       ),
     );
+  program
+    .command('dashboard')
+    .description("the daemon's live web page of hosts, forwards and leases: prints (and opens) its one-time link")
+    .option('--no-open', 'print the link only, do not start a browser')
+    .action((o: { open: boolean }) =>
+      lazy(
+        () => import('./commands/dashboard-command.ts'),
+        (m) => m.dashboardCommand(o, io),
+      ),
+    );
   const ttl = (v: string) => wholeSeconds(v);
   program
     .command('alloc')

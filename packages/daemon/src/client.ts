@@ -1,9 +1,10 @@
 // The light entry point for clients of the daemon (the CLI's commands): no engine, no ssh2.
 export { ControlClient, DaemonApiError, NoDaemonError } from './control-client.ts';
-export type { HostView } from './daemon.ts';
+export type { DashboardState, HostView } from './daemon.ts';
 export { lockHolder } from './daemon-lock.ts';
 export type { LogRecord } from './daemon-log.ts';
 export { type DaemonPaths, daemonPaths } from './daemon-paths.ts';
+export type { HistoryEntry } from './host-history.ts';
 export type { HostSpec } from './host-spec.ts';
 export type { Lease } from './lease-registry.ts';
 export type { LookupAnswer } from './service-lookup.ts';

@@ -149,14 +149,19 @@ export async function listenApi(
   return server;
 }
 
-function apiServer(routes: Route[], onError: (msg: string) => void, guard?: (req: IncomingMessage) => void): Server {
+/** The API's HTTP server over `routes`; `guard` may refuse a request (throw an ApiError) or set headers first. */
+export function apiServer(
+  routes: Route[],
+  onError: (msg: string) => void,
+  guard?: (req: IncomingMessage, res: ServerResponse) => void,
+): Server {
   const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 10_000, headersTimeout: 5_000 });
   server.keepAliveTimeout = 5_000;
   server.maxConnections = 1024;
   server.on('request', (req, res) => {
     void (async () => {
       try {
-        guard?.(req);
+        guard?.(req, res);
         const url = new URL(req.url ?? '/', 'http://daemon');
         const allowed: string[] = [];
         for (const r of routes) {

@@ -14,9 +14,12 @@ import { listenApi, listenControl, parseApiAddress, type Route } from './control
 import { acquireLock } from './daemon-lock.ts';
 import { DaemonLog } from './daemon-log.ts';
 import type { DaemonPaths } from './daemon-paths.ts';
+import { DashboardFeed } from './dashboard-feed.ts';
+import { DashboardServer } from './dashboard-server.ts';
 import { DesiredState } from './desired-state.ts';
+import { type HistoryEntry, HostHistory } from './host-history.ts';
 import { type HostSpec, hostOptionsOf, parseHostSpec, sameSpec } from './host-spec.ts';
-import { LEASE_RANGE, LeaseRegistry, parseLeaseRange } from './lease-registry.ts';
+import { LEASE_RANGE, type Lease, LeaseRegistry, parseLeaseRange } from './lease-registry.ts';
 import { lookupService } from './service-lookup.ts';
 
 /** The control API's version (the `/v1/` of its paths). */
@@ -28,7 +31,19 @@ export interface HostView extends Omit<HostSnapshot, 'host'> {
   target: string;
   profile?: string;
   spec: HostSpec;
+  /** The last connection changes (newest last). */
+  history: HistoryEntry[];
 }
+
+/** What the dashboard's stream sends (`event: snapshot`): the same objects as `GET /v1/hosts` and `GET /v1/list`. */
+export interface DashboardState {
+  version: string;
+  hosts: HostView[];
+  leases: Lease[];
+}
+
+/** How often each connected host is checked end to end (its latency on the dashboard and in `ls`). */
+const HEALTH_INTERVAL_MS = 15_000;
 
 export interface DaemonOptions {
   paths: DaemonPaths;
@@ -37,6 +52,8 @@ export interface DaemonOptions {
   env?: NodeJS.ProcessEnv;
   /** The loopback TCP API's address (`127.0.0.1:3030`); default $PORT_LINKER_API, else none. */
   api?: string;
+  /** Where the dashboard listens once asked for (default $PORT_LINKER_DASHBOARD, else 127.0.0.1 on any port). */
+  dashboard?: string;
 }
 
 /**
@@ -56,6 +73,11 @@ export class Daemon {
   readonly #sweep: NodeJS.Timeout;
   readonly #specs = new Map<string, HostSpec>();
   readonly #streams = new Set<ServerResponse>();
+  readonly #history = new HostHistory();
+  readonly #feed = new DashboardFeed(() => this.#dashboardState());
+  readonly #health: NodeJS.Timeout;
+  readonly #dashboardAddress: { host: string; port: number };
+  #dashboard: Promise<DashboardServer> | undefined;
   readonly #startedAt = Date.now();
   #server: Server | undefined;
   #api: Server | undefined;
@@ -75,6 +97,8 @@ export class Daemon {
     const range = rangeText ? parseLeaseRange(rangeText) : LEASE_RANGE; // before the lock: a bad value is just an error
     const api = options.api ?? this.#env.PORT_LINKER_API;
     this.#apiAddress = api ? parseApiAddress(api) : undefined;
+    const dashboard = options.dashboard ?? this.#env.PORT_LINKER_DASHBOARD;
+    this.#dashboardAddress = dashboard ? parseApiAddress(dashboard) : { host: '127.0.0.1', port: 0 };
     this.#release = acquireLock(options.paths.pid, options.paths.stateDir);
     try {
       this.#log = new DaemonLog(options.paths.log);
@@ -96,10 +120,14 @@ export class Daemon {
       isHeld: (port) => this.#engine.snapshot().some((h) => h.forwards.some((f) => f.localPort === port)),
     });
     this.#sweep = setInterval(() => {
-      for (const l of this.#leases.sweep())
+      for (const l of this.#leases.sweep()) {
         this.#log.write('info', `lease of ${l.service_name} on port ${l.port} expired (no heartbeat)`);
+        this.#feed.changed();
+      }
     }, 1000);
     this.#sweep.unref();
+    this.#health = setInterval(() => this.#engine.checkAll('interval'), HEALTH_INTERVAL_MS);
+    this.#health.unref();
   }
 
   /** Takes the state dir's lock, restores the desired hosts and listens on the control socket. */
@@ -146,7 +174,10 @@ export class Daemon {
     this.#stopping ??= (async () => {
       this.#log.write('info', 'daemon stopping');
       clearInterval(this.#sweep);
+      clearInterval(this.#health);
       for (const res of this.#streams) res.end();
+      this.#feed.close();
+      await (await this.#dashboard?.catch(() => undefined))?.close();
       await new Promise<void>((resolve) => {
         if (!this.#api) return resolve();
         this.#api.close(() => resolve());
@@ -184,6 +215,10 @@ export class Daemon {
   #onEvent(e: EngineEvent): void {
     const line = describeEvent(e);
     if (line) this.#log.write(line.level, line.message, e.host);
+    this.#history.record(e);
+    // the first latency figure soon after a (re)connection, not at the next interval
+    if (e.event === 'connected') setTimeout(() => this.#engine.checkAll('connected'), 1000).unref();
+    this.#feed.event(e);
     const data = `data: ${JSON.stringify(e)}\n\n`;
     for (const res of this.#streams) res.write(data);
   }
@@ -191,7 +226,14 @@ export class Daemon {
   #views(): HostView[] {
     return this.#engine.snapshot().map(({ host, ...rest }) => {
       const spec = this.#specs.get(host) as HostSpec;
-      return { id: host, target: spec.target, ...(spec.profile ? { profile: spec.profile } : {}), ...rest, spec };
+      return {
+        id: host,
+        target: spec.target,
+        ...(spec.profile ? { profile: spec.profile } : {}),
+        ...rest,
+        spec,
+        history: this.#history.of(host),
+      };
     });
   }
 
@@ -225,6 +267,8 @@ export class Daemon {
     this.#state.delete(id);
     this.#specs.delete(id);
     await this.#engine.removeHost(id);
+    this.#history.forget(id);
+    this.#feed.changed();
     this.#log.write('info', `removed ${id}`, id);
     return { removed: id };
   }
@@ -254,6 +298,16 @@ export class Daemon {
         handler: async (_q, _s, _b, [id]) => this.#removeHost(id as string),
       },
       {
+        method: 'POST',
+        path: /^\/v1\/hosts\/([^/]+)\/disconnect$/,
+        handler: async (_q, _s, _b, [id]) => this.#removeHost(id as string),
+      },
+      {
+        method: 'POST',
+        path: /^\/v1\/hosts\/([^/]+)\/forwards\/([^/]+)\/(stop|start|restart)$/,
+        handler: async (_q, _s, _b, [id, key, action]) => this.#forwardAction(id as string, key as string, action),
+      },
+      {
         method: 'GET',
         path: /^\/v1\/forwards$/,
         handler: async () => ({
@@ -276,7 +330,22 @@ export class Daemon {
           });
         },
       },
+      {
+        method: 'GET',
+        path: /^\/v1\/dashboard\/stream$/,
+        streams: true,
+        handler: async (req, res) => this.#feed.open(req, res),
+      },
       ...this.#registryRoutes(),
+      {
+        method: 'POST',
+        path: /^\/v1\/dashboard$/,
+        handler: async () => {
+          const d = await this.#startDashboard();
+          const { code, expiresInMs } = d.newCode();
+          return { url: d.url, code, expires_in_seconds: expiresInMs / 1000 };
+        },
+      },
       {
         method: 'POST',
         path: /^\/v1\/shutdown$/,
@@ -286,6 +355,57 @@ export class Daemon {
         },
       },
     ];
+  }
+
+  async #forwardAction(id: string, key: string, action = ''): Promise<{ key: string; action: string }> {
+    if (!this.#specs.has(id)) throw new ApiError(404, 'no_host', `no host ${id} in the daemon (see port-linker ls)`);
+    const done =
+      action === 'stop'
+        ? await this.#engine.stopForward(id, key)
+        : action === 'start'
+          ? await this.#engine.startForward(id, key)
+          : await this.#engine.restartForward(id, key);
+    if (!done)
+      throw new ApiError(
+        404,
+        'no_forward',
+        action === 'start' ? `${id} has no stopped forward ${key}` : `${id} has no forward ${key} running`,
+      );
+    this.#log.write('info', `${action} forward ${key}`, id);
+    this.#feed.changed();
+    return { key, action };
+  }
+
+  /** What the dashboard shows: the same host and lease objects as `GET /v1/hosts` and `GET /v1/list`. */
+  #dashboardState(): DashboardState {
+    return { version: this.#version, hosts: this.#views(), leases: this.#leases.list() };
+  }
+
+  /** The dashboard's loopback listener, started on first use. */
+  #startDashboard(): Promise<DashboardServer> {
+    this.#dashboard ??= (async () => {
+      // what the page reads and the actions it offers, each named by a path it must match; nothing else is served
+      const allowed = [
+        'GET /v1/status',
+        'GET /v1/hosts',
+        'GET /v1/forwards',
+        'GET /v1/list',
+        'GET /v1/lookup',
+        'GET /v1/dashboard/stream',
+        'POST /v1/hosts',
+        'POST /v1/hosts/h/disconnect',
+        'POST /v1/hosts/h/forwards/k/stop',
+        'POST /v1/release',
+      ].map((line) => line.split(' ') as [string, string]);
+      const routes = this.#routes().filter((r) => allowed.some(([m, p]) => r.method === m && r.path.test(p)));
+      const d = await DashboardServer.listen(this.#dashboardAddress, routes, (msg) => this.#log.write('error', msg));
+      this.#log.write('info', `dashboard on ${d.url}`);
+      return d;
+    })();
+    this.#dashboard.catch(() => {
+      this.#dashboard = undefined;
+    });
+    return this.#dashboard;
   }
 
   /** The local port registry, PortManager's API: under /v1/ and at PortManager's own unversioned paths. */
@@ -301,6 +421,7 @@ export class Daemon {
         name: 'alloc',
         handler: async (_q, _s, body) => {
           const lease = await this.#leases.alloc(obj(body));
+          this.#feed.changed();
           this.#log.write('info', `leased port ${lease.port} to ${lease.service_name} for ${lease.ttl_seconds} s`);
           return { port: lease.port, lease };
         },
@@ -310,6 +431,7 @@ export class Daemon {
         name: 'release',
         handler: async (_q, _s, body) => {
           const released = this.#leases.release(obj(body));
+          this.#feed.changed();
           for (const l of released) this.#log.write('info', `released port ${l.port} of ${l.service_name}`);
           return { released: released.map((l) => l.port), leases: released };
         },

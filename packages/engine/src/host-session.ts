@@ -1,5 +1,5 @@
-import { ErrorCode, PortLinkerError } from '@port-linker/proto';
 import type { ForwardSpec } from '@port-linker/forward';
+import { ErrorCode, PortLinkerError } from '@port-linker/proto';
 import { connect, type ResolvedHost, type SshConnection } from '@port-linker/ssh';
 import { AgentSupervisor } from './agent-supervisor.ts';
 import { backoffDelayMs, sleep } from './backoff.ts';
