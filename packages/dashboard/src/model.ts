@@ -148,8 +148,9 @@ export class TrafficHistory {
       seen.add(r.id);
       const bytes = r.bytesIn + r.bytesOut;
       const prev = this.#last.get(r.id);
+      if (prev && now - prev.t < 200) continue; // a burst of snapshots: measured from its first one
       this.#last.set(r.id, { t: now, bytes });
-      if (!prev || now - prev.t < 200) continue; // bursts of snapshots count once
+      if (!prev) continue;
       const rate = Math.max(0, ((bytes - prev.bytes) * 1000) / (now - prev.t));
       const list = this.#rates.get(r.id) ?? [];
       list.push(rate);
