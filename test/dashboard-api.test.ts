@@ -160,7 +160,7 @@ describe('dashboard: every request but the static page needs the session; each r
 
   test('a foreign Host (DNS rebinding) or Origin (another site) is refused, even with the session', async () => {
     const { cookie } = await session();
-    for (const host of ['evil.example:' + port, `127.0.0.1:${port + 1}`, 'localhost']) {
+    for (const host of [`evil.example:${port}`, `127.0.0.1:${port + 1}`, 'localhost']) {
       const r = await http(port, 'GET', '/v1/hosts', { cookie, host });
       assert.equal(r.status, 403, host);
       assert.equal(code(r), 'bad_host');

@@ -10,6 +10,10 @@ import { after, before, describe, test } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { RemoteHost, type Service } from './harness/index.ts';
 import { runCli } from './support/cli-run.ts';
+import type { PageDocument, PageWindow } from './support/page-dom.ts';
+
+declare const document: PageDocument;
+declare const window: PageWindow;
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 const ARGS = [
@@ -94,7 +98,11 @@ describe('dashboard in chromium: live rows, actions, and no session without the 
 
   test('the link opens a session: the code leaves the address bar, the host and its forward are listed', async () => {
     const page = await openDashboard();
-    assert.equal(await page.evaluate(() => location.hash), '', 'the one-time code is removed from the address bar');
+    assert.equal(
+      await page.evaluate(() => window.location.hash),
+      '',
+      'the one-time code is removed from the address bar',
+    );
     const cookies = await page.context().cookies();
     assert.equal(cookies.length, 1);
     assert.equal(cookies[0]?.httpOnly, true);
@@ -159,7 +167,7 @@ describe('dashboard in chromium: live rows, actions, and no session without the 
     await phone.screenshot({ path: join(shots, 'dashboard-phone.png'), fullPage: true });
     await phone.close();
     const dark = await openDashboard({ colorScheme: 'dark' });
-    const bg = await dark.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const bg = await dark.evaluate(() => window.getComputedStyle(document.body).backgroundColor);
     const [r, g, b] = (bg.match(/\d+/g) ?? []).map(Number);
     assert.ok((r ?? 255) + (g ?? 255) + (b ?? 255) < 200, `a dark background in dark mode (got ${bg})`);
     await dark.screenshot({ path: join(shots, 'dashboard-dark.png'), fullPage: true });

@@ -1,6 +1,7 @@
 import type { Row, RowContext } from './bench-types.ts';
 import { agentIdleFigures } from './measure-agent.ts';
 import { DAEMON_GOALS, daemonFigures } from './measure-daemon.ts';
+import { DASHBOARD_GOALS, dashboardFigures } from './measure-dashboard.ts';
 import { detectionFigures, manyPortsFigure } from './measure-detection.ts';
 import { HostFleet, manyHostsFigures } from './measure-hosts.ts';
 import { roundTripFigures, sequentialFigures } from './measure-latency.ts';
@@ -371,6 +372,43 @@ export const ROWS: Row[] = [
         restore: f.restoreMs,
         restoreUp: f.restoreUpMs,
         moved: f.moved,
+      };
+    },
+  },
+  {
+    // the daemon's page in chromium with 50 hosts x 10 forwards (20 x 10 with --quick); port-linker only
+    id: 'dashboard',
+    phase: 'solo',
+    sides: PL,
+    quick: false,
+    runs: 3,
+    figures: [
+      {
+        id: 'paint',
+        label: 'dashboard, 50 hosts / 500 forwards: navigation -> every row on the page, median of 5',
+        unit: 'ms',
+        target: { kind: 'abs', op: '<', value: DASHBOARD_GOALS.paintMs },
+      },
+      { id: 'fcp', label: 'dashboard: first-contentful-paint, median of 5', unit: 'ms' },
+      {
+        id: 'update',
+        label: 'dashboard: remote listen() -> its row on the page, p50 of 20',
+        unit: 'ms',
+        target: { kind: 'abs', op: '<', value: DASHBOARD_GOALS.updateP50Ms },
+      },
+      { id: 'updateP95', label: 'dashboard: remote listen() -> its row on the page, p95 of 20', unit: 'ms' },
+      { id: 'cpu0', label: 'dashboard: daemon CPU, no page open, a port opened+closed each second', unit: '%' },
+      { id: 'cpu5', label: 'dashboard: daemon CPU, 5 pages open, a port opened+closed each second', unit: '%' },
+    ],
+    measure: async (ctx) => {
+      const f = await dashboardFigures(ctx.quick ? 20 : 50, ctx.log);
+      return {
+        paint: f.paintMs,
+        fcp: f.fcpMs,
+        update: f.updateP50Ms,
+        updateP95: f.updateP95Ms,
+        cpu0: f.cpuIdlePct,
+        cpu5: f.cpu5Pct,
       };
     },
   },
