@@ -46,8 +46,22 @@ export interface ResolvedHost {
   /** Cipher list for ssh2 (undefined: ssh2's default). */
   ciphers?: string[];
   batchMode: boolean;
-  /** LocalForward lines, raw. */
+  /** LocalForward lines, raw (empty when ClearAllForwardings is set). */
   localForwards: string[];
+  /** RemoteForward lines, raw (empty when ClearAllForwardings is set). */
+  remoteForwards?: string[];
+  /** DynamicForward lines, raw (empty when ClearAllForwardings is set). */
+  dynamicForwards?: string[];
+  /** ClearAllForwardings: the command line's -L/-R/-D are dropped too, as OpenSSH does. */
+  clearAllForwardings?: boolean;
+  /** ExitOnForwardFailure: a forward that cannot be set up ends the command instead of a warning. */
+  exitOnForwardFailure?: boolean;
+  /** GatewayPorts: local forwards without a bind address listen on every interface. */
+  gatewayPorts?: boolean;
+  /** StreamLocalBindMask (octal umask for Unix socket listeners; OpenSSH's default 0177). */
+  streamLocalBindMask?: number;
+  /** StreamLocalBindUnlink: remove a stale socket file before binding a local Unix socket listener. */
+  streamLocalBindUnlink?: boolean;
   /** GlobalKnownHostsFile (read, never written); default /etc/ssh/ssh_known_hosts{,2}. */
   globalKnownHostsFiles?: string[];
   /** HashKnownHosts: write new known_hosts entries hashed. */
@@ -169,7 +183,7 @@ function resolve(target: SshTarget, cli: SshCliOptions, env: ResolveEnv, depth: 
       '/etc/ssh/ssh_known_hosts2',
     ]),
     batchMode: boolOption(store, 'batchmode', false),
-    localForwards: store.all('localforward').map((d) => d.raw),
+    ...forwardOptions(store),
     hashKnownHosts: boolOption(store, 'hashknownhosts', false),
     numberOfPasswordPrompts: intOption(store, 'numberofpasswordprompts', 3, 0, 100),
   };
@@ -192,6 +206,42 @@ function resolve(target: SshTarget, cli: SshCliOptions, env: ResolveEnv, depth: 
     resolved.proxyJump = hops.map((hop, i) => resolve(hop, hopCli, env, depth + 1, i > 0));
   }
   return resolved;
+}
+
+type ForwardOptions = Pick<
+  ResolvedHost,
+  | 'localForwards'
+  | 'remoteForwards'
+  | 'dynamicForwards'
+  | 'clearAllForwardings'
+  | 'exitOnForwardFailure'
+  | 'gatewayPorts'
+  | 'streamLocalBindMask'
+  | 'streamLocalBindUnlink'
+>;
+
+/** The forwarding directives, as OpenSSH reads them (ClearAllForwardings drops every forward line). */
+function forwardOptions(store: OptionStore): ForwardOptions {
+  const clear = boolOption(store, 'clearallforwardings', false);
+  const lines = (key: string) => (clear ? [] : store.all(key).map((d) => d.raw));
+  const mask = store.get('streamlocalbindmask');
+  let streamLocalBindMask = 0o177;
+  if (mask) {
+    const text = mask.args[0] ?? '';
+    if (!/^[0-7]{1,4}$/.test(text))
+      throw new SshUsageError(`bad StreamLocalBindMask "${text}" (${mask.source}): expected an octal mask like 0177`);
+    streamLocalBindMask = Number.parseInt(text, 8) & 0o777;
+  }
+  return {
+    localForwards: lines('localforward'),
+    remoteForwards: lines('remoteforward'),
+    dynamicForwards: lines('dynamicforward'),
+    clearAllForwardings: clear,
+    exitOnForwardFailure: boolOption(store, 'exitonforwardfailure', false),
+    gatewayPorts: boolOption(store, 'gatewayports', false),
+    streamLocalBindMask,
+    streamLocalBindUnlink: boolOption(store, 'streamlocalbindunlink', false),
+  };
 }
 
 function safeUserName(): string {
