@@ -1,4 +1,4 @@
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { CommandIo } from './commands/command-io.ts';
 import { errorLine } from './exit-codes.ts';
 import type { RunIo } from './run.ts';
@@ -104,6 +104,38 @@ function buildCommands(io: CommandIo, done: (p: Promise<number>) => void): Comma
       lazy(
         () => import('./commands/dashboard-command.ts'),
         (m) => m.dashboardCommand(o, io),
+      ),
+    );
+  const collect = (value: string, previous: string[]) => [...previous, value];
+  program
+    .command('doctor')
+    .description(
+      'check every step of reaching a host and mirroring its ports, each with its time and a fix (exit 1: a step failed)',
+    )
+    .argument('<target>', '[user@]host[:port] or an ssh_config Host alias')
+    .option('--json', 'one JSON object per step on stdout: name, status, ms, detail, fix')
+    .option('--config', 'print the effective ssh settings port-linker uses, in ssh -G format')
+    .option(
+      '--port <n>',
+      'explain one remote port: seen, excluded, bound where, local port, forwarded, answering',
+      port,
+    )
+    .option('-i, --identity <file>', 'identity file (repeatable)', collect, [])
+    .option('-J, --jump <hosts>', 'jump hosts [user@]host[:port],... (like ssh -J)')
+    .option('-F, --ssh-config <file>', 'ssh_config file to read instead of ~/.ssh/config')
+    .option('-o <option>', 'ssh option Key=value (repeatable)', collect, [])
+    .option('-p, --ports <list>', '--port: the -p filter to explain against')
+    .option('-x, --exclude <list>', '--port: the -x filter to explain against')
+    .option('--no-default-excludes', '--port: as if run with --no-default-excludes')
+    .addOption(
+      new Option('--protocol <proto>', '--port: the --protocol to explain against').choices(['tcp', 'udp', 'both']),
+    )
+    .option('-P, --profile <name>', "--port: take the filter and port attributes of this profile's")
+    .option('-f, --file <file>', 'the profiles file for --profile')
+    .action((target: string, o) =>
+      lazy(
+        () => import('./commands/doctor-command.ts'),
+        (m) => m.doctorCommand(target, o, io),
       ),
     );
   const ttl = (v: string) => wholeSeconds(v);

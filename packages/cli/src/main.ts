@@ -3,7 +3,7 @@ import type { RunIo } from './run.ts';
 /** Words that name a command of the daemon's (anything else is a host of the foreground command). */
 const COMMANDS = new Set([
   ...['up', 'down', 'ls', 'logs', 'connect', 'disconnect', 'daemon'],
-  ...['alloc', 'release', 'leases', 'lookup', 'run', 'dashboard'],
+  ...['alloc', 'release', 'leases', 'lookup', 'run', 'dashboard', 'doctor'],
 ]);
 
 // The process entry: wires signals and stdio to the command, then exits with its code. Commands load lazily, so

@@ -82,6 +82,11 @@ export class Authenticator {
     this.#steps.push({ kind: 'kbd' }, { kind: 'password' });
   }
 
+  /** The steps tried so far, in order (the last one is the one that worked once logged in). */
+  get tried(): readonly string[] {
+    return this.#tried;
+  }
+
   /** The ssh2 authHandler. */
   readonly handler: AuthHandlerMiddleware = (methodsLeft, _partial, next) => {
     if (methodsLeft) this.#allowed = methodsLeft;

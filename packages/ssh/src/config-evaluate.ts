@@ -18,6 +18,37 @@ export interface ConfigDirective {
   source: string;
 }
 
+/** One thing config evaluation did for a host: a file read, or a Host/Match line and whether it applied. */
+export interface ConfigTraceEntry {
+  /** The host as typed (jump hosts are traced too, under their own name). */
+  host: string;
+  /** `option`: a directive read while its block applied (`text` is `key value`; it may lose to an earlier one). */
+  kind: 'file' | 'host' | 'match' | 'option';
+  /** The file, and for Host/Match lines the line as written (`Host *.internal !db`). */
+  file: string;
+  text: string;
+  applied: boolean;
+  /** 2 for the second pass a `Match final` (or `canonical`) asks for. */
+  pass: 1 | 2;
+}
+
+let tracing: ConfigTraceEntry[] | undefined;
+
+/**
+ * Runs `fn` (e.g. a `resolveHost`, which is synchronous) and returns what every config evaluation inside it read and
+ * which Host/Match blocks applied (for `port-linker doctor`).
+ */
+export function traceConfig<T>(fn: () => T): { value: T; trace: ConfigTraceEntry[] } {
+  const outer = tracing;
+  const trace: ConfigTraceEntry[] = [];
+  tracing = trace;
+  try {
+    return { value: fn(), trace };
+  } finally {
+    tracing = outer;
+  }
+}
+
 const ACCUMULATING = new Set(['identityfile', 'localforward', 'remoteforward', 'dynamicforward', 'certificatefile']);
 const MAX_INCLUDE_DEPTH = 16;
 
@@ -111,9 +142,21 @@ export function parseOptionArg(text: string): ConfigDirective {
  */
 export function evaluateConfig(files: readonly ConfigFile[], cli: readonly ConfigDirective[], ctx: EvaluateContext) {
   const store = new OptionStore();
-  for (const d of cli) store.set(d);
+  for (const d of cli) {
+    store.set(d);
+    tracing?.push({
+      host: ctx.originalHost,
+      kind: 'option',
+      file: d.source,
+      text: `${d.key} ${d.raw}`,
+      applied: true,
+      pass: 1,
+    });
+  }
   const state = { wantFinal: false, final: false };
   const cache = new Map<string, SSHConfig | null>();
+  const note = (kind: ConfigTraceEntry['kind'], file: string, text: string, applied: boolean) =>
+    tracing?.push({ host: ctx.originalHost, kind, file, text, applied, pass: state.final ? 2 : 1 });
 
   const currentHostname = (): string => {
     const hn = store.get('hostname');
@@ -187,7 +230,10 @@ export function evaluateConfig(files: readonly ConfigFile[], cli: readonly Confi
 
   const apply = (d: ConfigDirective, active: boolean, scope: ConfigFile['scope'], depth: number): void => {
     if (d.key !== 'include') {
-      if (active) store.set(d);
+      if (active) {
+        store.set(d);
+        note('option', d.source, `${d.key} ${d.raw}`, true);
+      }
       return;
     }
     if (!active) return;
@@ -202,6 +248,7 @@ export function evaluateConfig(files: readonly ConfigFile[], cli: readonly Confi
   const walk = (path: string, scope: ConfigFile['scope'], depth: number, required: boolean): void => {
     const parsed = load(path, required);
     if (!parsed) return;
+    note('file', path, path, true);
     let active = true;
     for (const line of parsed) {
       const d = toDirective(line, path);
@@ -212,8 +259,10 @@ export function evaluateConfig(files: readonly ConfigFile[], cli: readonly Confi
             hostForHostLines(),
             d.args.flatMap((a) => a.split(/\s+/)),
           ) === 1;
+        note('host', path, `Host ${d.raw}`, active);
       } else if (d.key === 'match' && 'config' in line) {
         active = matchLine(d.args, `${path}: Match ${d.raw}`);
+        note('match', path, `Match ${d.raw}`, active);
       } else {
         apply(d, active, scope, depth);
         continue;

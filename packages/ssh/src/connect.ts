@@ -20,6 +20,18 @@ export interface ConnectOptions {
   signal?: AbortSignal;
   /** Environment for SSH_AUTH_SOCK and SSH_ASKPASS*; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** Watches the handshake of the target host (not its jump hosts): `port-linker doctor` reports each part. */
+  observe?: ConnectObserver;
+}
+
+/** What `connect` saw on the way (every callback optional). */
+export interface ConnectObserver {
+  /** The server's host key blob, before it is checked against known_hosts. */
+  hostKey?(key: Buffer): void;
+  /** The authentication methods the server accepts (its answer to the "none" request). */
+  authMethods?(methods: readonly string[]): void;
+  /** Login succeeded with this step (`ssh-agent`, `key <path>`, `password`, `keyboard-interactive`). */
+  authenticated?(how: string): void;
 }
 
 let nativeLogged = false;
@@ -36,8 +48,11 @@ export async function connect(host: ResolvedHost, options: ConnectOptions = {}):
   try {
     let sock: Duplex | undefined;
     let prev: SshConnection | undefined;
+    const { observe: _target, ...hopOptions } = options; // the observer watches the target only
     for (const hop of host.proxyJump) {
-      const conn = prev ? await establish(hop, await tunnel(prev, hop), options, []) : await connect(hop, options);
+      const conn = prev
+        ? await establish(hop, await tunnel(prev, hop), hopOptions, [])
+        : await connect(hop, hopOptions);
       jumps.push(conn);
       prev = conn;
     }
@@ -226,6 +241,7 @@ async function establish(
       ...(host.ciphers ? { cipher: host.ciphers as NonNullable<ConnectConfig['algorithms']>['cipher'] } : {}),
     },
     hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
+      options.observe?.hostKey?.(key);
       verifier.verify(key).then(
         () => verify(true),
         (err: Error) => {
@@ -239,6 +255,7 @@ async function establish(
         authStarted = true;
         deadline.restart(); // a fresh budget for login, once the handshake is done
       }
+      if (methods) options.observe?.authMethods?.(methods);
       auth.handler(methods, partial, next);
     },
   };
@@ -266,6 +283,7 @@ async function establish(
     });
     client.on('ready', () => {
       ready = true;
+      options.observe?.authenticated?.(auth.tried.at(-1) ?? 'none');
       poolCipherPackets(client);
       resolve(new SshConnection(host, client, jumps, log, (sock as Partial<Socket>).remoteAddress));
     });

@@ -1,3 +1,5 @@
+export { type AgentIdentity, listAgentIdentities } from './agent-identities.ts';
+export { type ConfigTraceEntry, traceConfig } from './config-evaluate.ts';
 export {
   type ResolvedHost,
   type ResolveEnv,
@@ -5,7 +7,7 @@ export {
   type SshCliOptions,
   type StrictHostKeyChecking,
 } from './config-resolve.ts';
-export { type ConnectOptions, connect } from './connect.ts';
+export { type ConnectObserver, type ConnectOptions, connect } from './connect.ts';
 export { type ExecChannel, type ExecResult, SshConnection } from './connection.ts';
 export {
   AuthError,
@@ -16,12 +18,18 @@ export {
   hostLabel,
   SshUsageError,
 } from './errors.ts';
+export { type IdentityFile, readIdentityFile } from './key-files.ts';
 export {
   appendKnownHost,
   checkHostKey,
   fingerprint,
+  type KnownHostEntry,
+  type KnownHostStatus,
+  keyTypeLabel,
+  keyTypeOfBlob,
   knownHostName,
   parseKnownHosts,
+  readKnownHostsFile,
 } from './known-hosts.ts';
 export { type Prompter, ttyPrompter } from './prompt.ts';
 export type { LogFn, LogLevel } from './ssh-log.ts';
