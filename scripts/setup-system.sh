@@ -8,7 +8,7 @@ set -euo pipefail
 list=$(cat <<'PROGRAMS'
 # program        package          used by
 /usr/sbin/sshd   openssh-server   test harness, bench, demo: the private sshd of each throwaway "remote"
-ssh              openssh-client   bench: `ssh -N -L` measured side by side
+ssh              openssh-client   bench: `ssh -N -L` measured side by side; test/doctor-config.test.ts: `ssh -G`
 ssh-keygen       openssh-client   test harness: host and client keys, known_hosts
 ssh-agent        openssh-client   test/ssh-auth.test.ts
 ssh-add          openssh-client   test/ssh-auth.test.ts
