@@ -11,12 +11,11 @@ import {
   keyTypeLabel,
   keyTypeOfBlob,
   knownHostName,
-  listAgentIdentities,
   type ResolvedHost,
-  readIdentityFile,
   readKnownHostsFile,
   type SshConnection,
 } from '@port-linker/ssh';
+import { listAgentIdentities, readIdentityFile } from '@port-linker/ssh/identities';
 import { tildePath } from './ssh-config-step.ts';
 import { fail, pass, type StepOutcome, skip } from './step-result.ts';
 import { errorText } from './step-runner.ts';

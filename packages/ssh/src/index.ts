@@ -1,4 +1,3 @@
-export { type AgentIdentity, listAgentIdentities } from './agent-identities.ts';
 export { type ConfigTraceEntry, traceConfig } from './config-evaluate.ts';
 export {
   type ResolvedHost,
@@ -18,7 +17,6 @@ export {
   hostLabel,
   SshUsageError,
 } from './errors.ts';
-export { type IdentityFile, readIdentityFile } from './key-files.ts';
 export {
   appendKnownHost,
   checkHostKey,
