@@ -17,6 +17,10 @@ export interface CliConfig {
   protocol: 'tcp' | 'udp' | 'both';
   transport: 'auto' | 'stdio' | 'tcp' | 'quic';
   localForwards: string[];
+  /** `-R` forwards (remote listeners whose connections come back here). */
+  remoteForwards: string[];
+  /** `-D` forwards (local SOCKS servers). */
+  dynamicForwards: string[];
   /** Local address of mirrored ports (a loopback address, or `auto`: one 127.0.0.N per host). */
   bindAddress?: string;
   auto: boolean;
@@ -56,6 +60,8 @@ Examples:
                                          only these remote ports
   port-linker db.internal -J bastion --no-auto -L 5432:localhost:5432
                                          one explicit forward through a jump host (like ssh -N -L)
+  port-linker devbox --no-auto -R 9000:localhost:3000 -D 1080 -L /tmp/app.sock:/var/run/app.sock
+                                         a remote forward, a SOCKS proxy and a Unix socket (like ssh -R -D -L)
   port-linker vm --json | jq .           machine-readable events on stdout
   port-linker web db cache               three hosts at once (a busy local port is remapped, and remembered)
 
@@ -92,7 +98,24 @@ export function buildProgram(version: string, write: { out: (s: string) => void;
         .choices(['auto', 'stdio', 'tcp', 'quic'])
         .default('auto'),
     )
-    .option('-L <forward>', 'explicit forward [bind:]lport:rhost:rport (repeatable)', collect, [])
+    .option(
+      '-L <forward>',
+      'local forward [bind:]port:host:hostport, [bind:]port:/remote.sock or /local.sock:host:hostport (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '-R <forward>',
+      'remote forward [bind:]rport:host:hostport, [bind:]rport:/local.sock, /remote.sock:host:hostport, or [bind:]rport alone for a SOCKS proxy on the remote (repeatable; rport 0 = the server picks)',
+      collect,
+      [],
+    )
+    .option(
+      '-D <forward>',
+      'dynamic forward [bind:]port: a local SOCKS4/4a/5 proxy out of the remote (repeatable)',
+      collect,
+      [],
+    )
     .option('--no-auto', 'explicit forwards only, no mirroring (like ssh -N -L)')
     .option(
       '--bind-address <addr>',
@@ -187,9 +210,6 @@ export function parseCli(
       );
     }
   }
-  if (!o.auto && (o.L as string[]).length === 0 && targets.length > 0) {
-    throw new CliUsageError('--no-auto needs at least one -L forward (e.g. -L 8080:localhost:80)');
-  }
   return {
     kind: 'run',
     config: {
@@ -202,6 +222,8 @@ export function parseCli(
       protocol: o.protocol,
       transport: o.transport,
       localForwards: o.L,
+      remoteForwards: o.R,
+      dynamicForwards: o.D,
       ...(bindAddress === undefined ? {} : { bindAddress }),
       auto: o.auto,
       conflict: o.conflict,

@@ -9,7 +9,7 @@ import {
   StickyPorts,
 } from '@port-linker/engine';
 import { parseTarget, type ResolvedHost, resolveHost, ttyPrompter } from '@port-linker/ssh';
-import { type CliConfig, parseCli } from './cli-options.ts';
+import { type CliConfig, CliUsageError, parseCli } from './cli-options.ts';
 import { ExitCode, errorLine, exitCodeFor } from './exit-codes.ts';
 import { HostStatusBoard } from './host-status-board.ts';
 import { Logger } from './logger.ts';
@@ -88,6 +88,19 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: R
   } catch (err) {
     failed(names[hosts.length] ?? '', err);
     return err instanceof Error && (err as { code?: unknown }).code === 'EPROFILE' ? ExitCode.usage : exitCodeFor(err);
+  }
+  // --no-auto with nothing to forward: the forwards may come from ssh_config (LocalForward, ...), so checked here
+  for (const [target, host] of hosts) {
+    const o = optionsOf.get(target) ?? cfg;
+    const lines = [host.localForwards, host.remoteForwards, host.dynamicForwards].flatMap((l) => l ?? []);
+    const flags = [o.localForwards, o.remoteForwards, o.dynamicForwards].flatMap((l) => l ?? []);
+    if (!o.auto && lines.length + flags.length === 0) {
+      failed(
+        target,
+        new CliUsageError('--no-auto needs at least one -L, -R or -D forward (e.g. -L 8080:localhost:80)'),
+      );
+      return ExitCode.usage;
+    }
   }
 
   let stateDir: string | undefined;

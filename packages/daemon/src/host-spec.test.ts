@@ -28,7 +28,10 @@ test('bad bodies get one line naming the field', () => {
   );
   assert.throws(() => parseHostSpec({ target: '-oProxyCommand=x' }), /target: must match/);
   assert.throws(() => parseHostSpec({ target: 'a', ssh_options: ['nope'] }), /ssh_options\.0: must match/);
-  assert.throws(() => parseHostSpec({ target: 'a', auto: false }), /needs at least one local forward/);
+  assert.throws(
+    () => parseHostSpec({ target: 'a', auto: false }),
+    /needs at least one local, remote or dynamic forward/,
+  );
   assert.throws(() => parseHostSpec({ target: 'a', bind_address: '0.0.0.0' }), /loopback only/);
   assert.throws(() => parseHostSpec({ target: 'a'.repeat(5000) }), /target: must NOT have more than 1024 characters/);
 });

@@ -24,6 +24,10 @@ export interface HostSpec {
   conflict: HostOptions['conflict'];
   bind_address?: string;
   local_forwards: string[];
+  /** `-R` forwards, as the command line writes them. */
+  remote_forwards?: string[];
+  /** `-D` forwards. */
+  dynamic_forwards?: string[];
   /** Names of local forwards by their text (lookup finds them; shown as their label). */
   forward_names?: Record<string, string>;
   ports?: string;
@@ -66,6 +70,8 @@ export const HOST_SPEC_SCHEMA = {
     conflict: oneOf(['remap', 'skip', 'kill'], 'remap'),
     bind_address: str,
     local_forwards: { ...strings, default: [] },
+    remote_forwards: strings,
+    dynamic_forwards: strings,
     forward_names: { type: 'object', additionalProperties: { type: 'string', minLength: 1, maxLength: 200 } },
     ports: str,
     exclude: str,
@@ -107,8 +113,10 @@ export function parseHostSpec(body: unknown): HostSpec {
     throw new Error(`${where}: ${detail}`);
   }
   const spec = copy as HostSpec;
-  if (!spec.auto && spec.local_forwards.length === 0)
-    throw new Error('auto: false needs at least one local forward (e.g. 8080:localhost:80)');
+  const explicit =
+    spec.local_forwards.length + (spec.remote_forwards?.length ?? 0) + (spec.dynamic_forwards?.length ?? 0);
+  if (!spec.auto && explicit === 0)
+    throw new Error('auto: false needs at least one local, remote or dynamic forward (e.g. 8080:localhost:80)');
   if (spec.bind_address !== undefined && spec.bind_address !== 'auto' && !/^(127\.|::1$)/.test(spec.bind_address))
     throw new Error(
       `bind_address ${spec.bind_address}: port-linker listens on loopback only (use 127.0.0.x, ::1 or auto)`,
@@ -128,6 +136,8 @@ export function hostOptionsOf(spec: HostSpec): HostOptions {
     conflict: spec.conflict,
     ...(spec.bind_address === undefined ? {} : { bindAddress: spec.bind_address }),
     localForwards: spec.local_forwards,
+    ...(spec.remote_forwards?.length ? { remoteForwards: spec.remote_forwards } : {}),
+    ...(spec.dynamic_forwards?.length ? { dynamicForwards: spec.dynamic_forwards } : {}),
     ...(spec.forward_names ? { forwardNames: spec.forward_names } : {}),
     ...(spec.ports === undefined ? {} : { ports: spec.ports }),
     ...(spec.exclude === undefined ? {} : { exclude: spec.exclude }),

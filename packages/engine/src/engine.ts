@@ -118,6 +118,10 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       ...(killOwner ? { killOwner } : {}),
       log: (level, msg) => log.log(level, msg),
       memory: this.#options.ports.forHost(host),
+      unixBind: {
+        ...(resolved.streamLocalBindMask === undefined ? {} : { mask: resolved.streamLocalBindMask }),
+        ...(resolved.streamLocalBindUnlink ? { unlink: true } : {}),
+      },
     });
     const emit = <K extends EventName>(event: K, fields: EventFields[K]) => this.#emit(host, event, fields);
     manager.on('forward_added', (e) => emit('forward_added', { ...e, local_addr: e.local_addrs[0] ?? '127.0.0.1' }));

@@ -22,6 +22,25 @@ export interface EventFields {
   /** The forward manager's event, plus the first local address it listens on (127.0.0.1, or the host's own). */
   forward_added: ForwardAddedEvent & { local_addr: string };
   forward_removed: ForwardRemovedEvent;
+  /**
+   * A `-R` forward is listening on the remote: `remote_port` is the bound one (the server's pick when
+   * `requested_port` is 0), or `remote_path` for a Unix socket; `target` is where its connections go here.
+   */
+  remote_forward_added: {
+    bind_addr: string;
+    remote_port: number;
+    requested_port: number;
+    remote_path?: string;
+    target: string;
+  };
+  /** The server refused a `-R` forward (retried while connected; with ExitOnForwardFailure the command ends). */
+  remote_forward_failed: {
+    bind_addr: string;
+    remote_port: number;
+    remote_path?: string;
+    target: string;
+    reason: string;
+  };
   conflict: ConflictEvent;
   disconnected: { reason: string };
   /** `error`: why the last attempt failed (absent right after a disconnect). */

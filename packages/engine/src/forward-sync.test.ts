@@ -42,7 +42,7 @@ function sync(options: Partial<HostOptions> = {}) {
 test('explicit forwards (ssh_config LocalForward, then -L) are always desired; mirrored ports follow the deltas', async () => {
   const { s, last } = sync();
   await s.resync();
-  assert.deepEqual(last(), ['explicit/127.0.0.1:8443 127.0.0.1', 'explicit/127.0.0.1:9000 127.0.0.1']);
+  assert.deepEqual(last(), ['explicit/127.0.0.1:8443 127.0.0.1,::1', 'explicit/127.0.0.1:9000 127.0.0.1,::1']);
   s.udp = true;
   s.apply({
     type: 'ScanDelta',
@@ -54,8 +54,8 @@ test('explicit forwards (ssh_config LocalForward, then -L) are always desired; m
   assert.deepEqual(last(), [
     'auto/tcp/3000 127.0.0.1',
     'auto/udp/5000 127.0.0.1',
-    'explicit/127.0.0.1:8443 127.0.0.1',
-    'explicit/127.0.0.1:9000 127.0.0.1',
+    'explicit/127.0.0.1:8443 127.0.0.1,::1',
+    'explicit/127.0.0.1:9000 127.0.0.1,::1',
   ]);
   s.apply({ type: 'ScanDelta', full: false, added: [], removed: [sock('tcp', 3000)] });
   await s.resync();
@@ -72,13 +72,13 @@ test('the agent’s own ports and UDP without a relaying agent are not mirrored;
   });
   s.ownPorts = [4100];
   await s.resync();
-  assert.deepEqual(last(), ['auto/tcp/3000 127.0.0.7', 'explicit/127.0.0.1:8443 127.0.0.1']);
+  assert.deepEqual(last(), ['auto/tcp/3000 127.0.0.7', 'explicit/127.0.0.1:8443 127.0.0.1,::1']);
 });
 
 test('addForward and removeForward change the explicit set; a port bound to a specific address gets one note', async () => {
   const { s, last } = sync({ auto: false, localForwards: [] });
   const key = await s.addForward('7000:localhost:80');
-  assert.ok(last().includes(`${key} 127.0.0.1`));
+  assert.ok(last().includes(`${key} 127.0.0.1,::1`));
   assert.equal(await s.removeForward('7000:localhost:80'), true);
   assert.equal(await s.removeForward(key), false);
   assert.ok(!last().some((l) => l.startsWith(key)));

@@ -1,4 +1,12 @@
-import { type ForwardManager, type ForwardSpec, type PortFilter, parseLocalForward } from '@port-linker/forward';
+import {
+  type ForwardManager,
+  type ForwardSpec,
+  type PortFilter,
+  parseDynamicForward,
+  parseLocalForward,
+  parseRemoteForward,
+  type RemoteForwardSpec,
+} from '@port-linker/forward';
 import type { MessageOf } from '@port-linker/proto';
 import type { ResolvedHost } from '@port-linker/ssh';
 import type { HostOptions } from './host-options.ts';
@@ -17,6 +25,9 @@ export class ForwardSync {
   readonly #log: SessionLog;
   readonly #remote = new RemotePorts();
   #explicit: ForwardSpec[];
+  /** `-R` forwards (ssh_config RemoteForward, then -R); the session asks the server for them. */
+  readonly remote: RemoteForwardSpec[];
+  readonly #parse: { gatewayPorts: boolean };
   /** Ports the running agent listens on itself (its transports): excluded from mirroring. */
   ownPorts: number[] = [];
   /** Whether the running agent relays UDP (agentless mode cannot). */
@@ -26,7 +37,10 @@ export class ForwardSync {
   /** The specs of the last sync, by key (what `stop` can name). */
   #current = new Map<string, ForwardSpec>();
 
-  /** Explicit forwards (ssh_config LocalForward, then -L) are parsed here: UsageError on junk. */
+  /**
+   * Explicit forwards (ssh_config LocalForward, DynamicForward and RemoteForward, then -L, -D and -R) are parsed
+   * here: UsageError on junk. ClearAllForwardings drops them all, the command line's too, as OpenSSH does.
+   */
   constructor(
     cfg: HostOptions,
     host: ResolvedHost,
@@ -36,17 +50,30 @@ export class ForwardSync {
     this.#manager = deps.manager;
     this.#filter = deps.filter;
     this.#log = deps.log;
-    const named = (text: string): ForwardSpec => {
-      const spec = parseLocalForward(text);
+    this.#parse = { gatewayPorts: host.gatewayPorts === true };
+    const named = (spec: ForwardSpec, text: string): ForwardSpec => {
       const name = cfg.forwardNames?.[text];
       return name === undefined ? spec : { ...spec, label: name };
     };
-    this.#explicit = [...host.localForwards.map(localForwardFromConfig), ...cfg.localForwards].map(named);
+    const clear = host.clearAllForwardings === true;
+    const local = clear ? [] : [...host.localForwards.map(fromConfigLine), ...cfg.localForwards];
+    const dynamic = clear ? [] : [...(host.dynamicForwards ?? []), ...(cfg.dynamicForwards ?? [])];
+    const remote = clear ? [] : [...(host.remoteForwards ?? []).map(fromConfigLine), ...(cfg.remoteForwards ?? [])];
+    this.#explicit = [
+      ...local.map((t) => named(parseLocalForward(t, this.#parse), t)),
+      ...dynamic.map((t) => named(parseDynamicForward(t.trim(), this.#parse), t)),
+    ];
+    this.remote = remote.map(parseRemoteForward);
+  }
+
+  /** The explicit local and dynamic forwards that could not be set up (their local port or socket is taken). */
+  failedExplicit(): ForwardSpec[] {
+    return this.#explicit.filter((f) => !this.#stopped.has(f.key) && this.#manager.isSkipped(f.key));
   }
 
   /** Adds an explicit `-L` forward (`[bind:]lport:rhost:rport`; UsageError on junk); returns its key. */
   async addForward(text: string): Promise<string> {
-    const spec = parseLocalForward(text);
+    const spec = parseLocalForward(text, this.#parse);
     if (!this.#explicit.some((f) => f.key === spec.key)) this.#explicit = [...this.#explicit, spec];
     await this.resync();
     return spec.key;
@@ -56,7 +83,7 @@ export class ForwardSync {
   async removeForward(textOrKey: string): Promise<boolean> {
     let key = textOrKey;
     try {
-      key = parseLocalForward(textOrKey).key;
+      key = parseLocalForward(textOrKey, this.#parse).key;
     } catch {
       // a key, not -L text
     }
@@ -123,8 +150,8 @@ export class ForwardSync {
   }
 }
 
-/** ssh_config `LocalForward [bind:]port host:hostport` -> the -L form. */
-function localForwardFromConfig(line: string): string {
-  const [listen = '', target = ''] = line.trim().split(/\s+/);
-  return `${listen}:${target}`;
+/** ssh_config `LocalForward [bind:]port host:hostport` (or RemoteForward) -> the -L (-R) form. */
+function fromConfigLine(line: string): string {
+  const [listen = '', target] = line.trim().split(/\s+/);
+  return target === undefined ? listen : `${listen}:${target}`;
 }

@@ -15,6 +15,10 @@ export interface HostOptions {
   bindAddress?: string;
   /** Explicit `-L` forwards. */
   localForwards: string[];
+  /** `-R` forwards (`[bind:]rport:host:hostport`, `[bind:]rport` for dynamic reverse, Unix socket forms). */
+  remoteForwards?: string[];
+  /** `-D` forwards (`[bind:]port`: a local SOCKS server). */
+  dynamicForwards?: string[];
   /** Names of explicit forwards (a profile's `forwards: [{name}]`), by their `-L` text: the forward's label. */
   forwardNames?: Readonly<Record<string, string>>;
   ports?: string;

@@ -5,6 +5,7 @@ import { AgentSupervisor } from './agent-supervisor.ts';
 import { backoffDelayMs, sleep } from './backoff.ts';
 import { ForwardSync } from './forward-sync.ts';
 import type { HostOptions } from './host-options.ts';
+import { RemoteForwards } from './remote-forwards.ts';
 import type { SessionDeps } from './session-deps.ts';
 
 export type { Level, SessionDeps, SessionLog, SessionStatus } from './session-deps.ts';
@@ -24,6 +25,7 @@ export class HostSession {
   readonly #deps: SessionDeps;
   readonly #sync: ForwardSync;
   readonly #agent: AgentSupervisor;
+  readonly #remote: RemoteForwards;
   #conn: SshConnection | undefined;
   /** Aborted to cut a reconnect backoff short (a wake-up: the network may be back). */
   #wakeup = new AbortController();
@@ -35,6 +37,7 @@ export class HostSession {
     this.#deps = deps;
     this.#sync = new ForwardSync(cfg, host, deps);
     this.#agent = new AgentSupervisor(cfg, host, deps, this.#sync);
+    this.#remote = new RemoteForwards(this.#sync.remote, deps);
   }
 
   /** Adds an explicit `-L` forward (`[bind:]lport:rhost:rport`; UsageError on junk); returns its key. */
@@ -127,11 +130,16 @@ export class HostSession {
         }
         emit('connected', { hostname: this.#host.hostname, user: this.#host.user, port: this.#host.port });
         view?.setStatus(`connected to ${where}`);
+        const first = !connectedOnce;
         connectedOnce = true;
         attempt = 0;
         const closed = new Promise<string>((resolve) => conn.once('close', (reason: string) => resolve(reason)));
-        manager.setDialer((h, p) => conn.forwardOut(h, p));
-        await this.#sync.resync();
+        manager.setDialer(
+          (h, p) => conn.forwardOut(h, p),
+          (path) => conn.forwardOutUnix(path),
+        );
+        await Promise.all([this.#sync.resync(), this.#remote.establish(conn)]);
+        if (first && this.#host.exitOnForwardFailure) this.#checkForwards();
         if (this.#cfg.auto) void this.#agent.supervise(conn, closed, signal);
         // the stop may have come while re-syncing: an abort listener added after it would never fire
         const stop = new Promise<string>((resolve) => {
@@ -140,6 +148,7 @@ export class HostSession {
         });
         const reason = await Promise.race([closed, stop]);
         manager.setDialer(undefined);
+        this.#remote.detach();
         if (signal.aborted) break;
         await this.#agent.stop();
         this.#conn = undefined;
@@ -156,7 +165,26 @@ export class HostSession {
     }
   }
 
+  /** ExitOnForwardFailure: a forward that could not be set up on the first connection ends the session. */
+  #checkForwards(): void {
+    const failed = [
+      ...this.#sync
+        .failedExplicit()
+        .map(
+          (f) =>
+            `${f.dynamic ? '-D' : '-L'} ${f.localPath ?? `${f.bind[0]}:${f.wantedLocalPort}`}: the local side cannot listen`,
+        ),
+      ...this.#remote.failures().map((f) => `-R ${f.spec.text}: ${f.reason}`),
+    ];
+    if (failed.length > 0)
+      throw new PortLinkerError(
+        ErrorCode.Forward,
+        `${failed[0]}${failed.length > 1 ? ` (and ${failed.length - 1} more)` : ''}; exiting (ExitOnForwardFailure yes)`,
+      );
+  }
+
   async #shutdown(): Promise<void> {
+    this.#remote.close();
     await this.#agent.stop();
     this.#conn?.close();
     this.#conn = undefined;

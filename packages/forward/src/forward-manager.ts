@@ -3,8 +3,8 @@ import { EventEmitter } from 'node:events';
 import type { Server } from 'node:net';
 import type { MessageOf } from '@port-linker/proto';
 import type { ForwardSpec } from './forward-spec.ts';
-import { bindErrorCode, boundPort, listenTcp } from './local-bind.ts';
-import { type Dialer, type ForwardStats, TcpForward } from './tcp-forward.ts';
+import { bindErrorCode, boundPort, listenTcp, listenUnix, type UnixBindOptions } from './local-bind.ts';
+import { type Dialer, type ForwardStats, TcpForward, type UnixDialer } from './tcp-forward.ts';
 import { bindUdp, UdpForward, type UdpSend } from './udp-forward.ts';
 
 /** Listeners bound for one forward, before it is wrapped. */
@@ -29,6 +29,12 @@ export interface ForwardAddedEvent {
   origin: 'auto' | 'explicit';
   /** The port's label from the profile's attributes. */
   label?: string;
+  /** `local` (-L and mirrored ports) or `dynamic` (-D, a SOCKS server). */
+  type: 'local' | 'dynamic';
+  /** The local Unix socket listened on (then local_port is 0). */
+  local_path?: string;
+  /** The remote Unix socket dialled (then remote_port is 0). */
+  remote_path?: string;
 }
 
 /** `forward_removed` event fields. */
@@ -69,6 +75,8 @@ export interface ForwardManagerOptions {
   dialWaitMs?: number;
   /** Local ports chosen before (by spec key), e.g. persisted across restarts; asked first, told every choice. */
   memory?: { get(key: string): number | undefined; set(key: string, port: number): void };
+  /** How local Unix socket listeners are created (StreamLocalBindMask, StreamLocalBindUnlink). */
+  unixBind?: UnixBindOptions;
 }
 
 /** One active forward, for tables and status. */
@@ -90,6 +98,7 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
   readonly #assigned = new Map<string, number>();
   readonly #skipped = new Set<string>();
   #dialer: Dialer | undefined;
+  #unixDialer: UnixDialer | undefined;
   #udpSend: UdpSend | undefined;
   #waiters: Array<(d: Dialer | undefined) => void> = [];
   #queue: Promise<void> = Promise.resolve();
@@ -101,9 +110,13 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
     this.#options = options;
   }
 
-  /** Sets the dialer (connected) or clears it (reconnecting: new connections wait for it). */
-  setDialer(dialer: Dialer | undefined): void {
+  /**
+   * Sets the dialer (connected) or clears it (reconnecting: new connections wait for it); `unix` opens the remote
+   * Unix sockets of `-L ...:/remote.sock` forwards.
+   */
+  setDialer(dialer: Dialer | undefined, unix?: UnixDialer): void {
     this.#dialer = dialer;
+    this.#unixDialer = dialer ? unix : undefined;
     if (dialer) {
       for (const w of this.#waiters.splice(0)) w(dialer);
     }
@@ -131,6 +144,11 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
       } else stats = f.stats;
       return { spec: f.spec, localPort: f.localPort, addresses: f.addresses, stats };
     });
+  }
+
+  /** Whether a forward could not be set up (its local port or socket could not be bound) and is left out. */
+  isSkipped(key: string): boolean {
+    return this.#skipped.has(key);
   }
 
   /** Local port of an active forward by spec key. */
@@ -190,6 +208,10 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
     const wanted = spec.requireLocalPort
       ? spec.wantedLocalPort
       : (this.#assigned.get(spec.key) ?? this.#options.memory?.get(spec.key) ?? spec.wantedLocalPort);
+    if (spec.localPath !== undefined) {
+      await this.#addUnix(spec, spec.localPath);
+      return;
+    }
     const [primary, ...secondary] = spec.bind;
     if (!primary) return;
     let servers: Bound | undefined;
@@ -258,23 +280,65 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
     this.#options.memory?.set(spec.key, localPort);
     const forward =
       servers.kind === 'tcp'
-        ? new TcpForward(spec, localPort, servers.servers, {
-            dialer: () => this.#waitDialer(),
-            currentDialer: () => this.#dialer,
-            log: (level, msg) => log(level, msg),
-          })
+        ? this.#tcpForward(spec, localPort, servers.servers)
         : new UdpForward(spec, localPort, servers.sockets, () => this.#udpSend);
+    this.#activate(forward);
+  }
+
+  #tcpForward(spec: ForwardSpec, localPort: number, servers: Server[]): TcpForward {
+    const log = this.#options.log ?? (() => {});
+    return new TcpForward(spec, localPort, servers, {
+      dialer: () => this.#waitDialer(),
+      currentDialer: () => this.#dialer,
+      unixDialer: () => this.#unixDialer,
+      log: (level, msg) => log(level, msg),
+    });
+  }
+
+  #activate(forward: TcpForward | UdpForward): void {
+    const spec = forward.spec;
     this.#active.set(spec.key, forward);
     this.emit('forward_added', {
       protocol: spec.protocol,
       remote_addr: spec.remoteHost,
       remote_port: spec.remotePort,
-      local_port: localPort,
+      local_port: forward.localPort,
       local_addrs: forward.addresses,
       ...(spec.process ? { process: spec.process } : {}),
       origin: spec.origin,
       ...(spec.label ? { label: spec.label } : {}),
+      type: spec.dynamic ? 'dynamic' : 'local',
+      ...(spec.localPath === undefined ? {} : { local_path: spec.localPath }),
+      ...(spec.remotePath === undefined ? {} : { remote_path: spec.remotePath }),
     });
+  }
+
+  /** A forward listening on a local Unix socket: no port, no remap; a failure leaves it out with a conflict event. */
+  async #addUnix(spec: ForwardSpec, path: string): Promise<void> {
+    let server: Server;
+    try {
+      server = await listenUnix(path, this.#options.unixBind ?? {}, () => {});
+    } catch (err) {
+      this.#skipped.add(spec.key);
+      const code = bindErrorCode(err);
+      const hint =
+        code === 'EADDRINUSE'
+          ? ': another process listens there (StreamLocalBindUnlink=yes replaces it)'
+          : `: ${(err as Error).message}`;
+      this.emit('conflict', {
+        protocol: 'tcp',
+        remote_port: spec.remotePort,
+        wanted_local_port: 0,
+        action: 'skip',
+        reason: `cannot listen on ${path}${hint}`,
+      });
+      return;
+    }
+    if (this.#closed) {
+      server.close();
+      return;
+    }
+    this.#activate(this.#tcpForward(spec, 0, [server]));
   }
 
   /** Binds the primary address (must work) then the others on the same port (best effort). */
@@ -320,5 +384,11 @@ function portOf(s: Server | UdpSocket): number {
 }
 
 function sameTarget(a: ForwardSpec | undefined, b: ForwardSpec): boolean {
-  return !!a && a.remoteHost === b.remoteHost && a.remotePort === b.remotePort && a.bind.join() === b.bind.join();
+  return (
+    !!a &&
+    a.remoteHost === b.remoteHost &&
+    a.remotePort === b.remotePort &&
+    a.remotePath === b.remotePath &&
+    a.bind.join() === b.bind.join()
+  );
 }

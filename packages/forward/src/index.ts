@@ -10,7 +10,16 @@ export {
   type ForwardRemovedEvent,
   type PortKiller,
 } from './forward-manager.ts';
-export { autoSpec, dialAddress, type ForwardSpec, parseLocalForward, type RemotePortGroup } from './forward-spec.ts';
+export {
+  autoSpec,
+  dialAddress,
+  type ForwardParseOptions,
+  type ForwardSpec,
+  parseDynamicForward,
+  parseLocalForward,
+  type RemotePortGroup,
+} from './forward-spec.ts';
+export { listenUnix, type UnixBindOptions } from './local-bind.ts';
 export {
   ON_FORWARD,
   type OnForward,
@@ -19,5 +28,12 @@ export {
   PortAttributes,
 } from './port-attributes.ts';
 export { DEFAULT_EXCLUDES, PortFilter, type PortRange, parsePortList } from './port-filter.ts';
-export { type Dialer, type ForwardStats, pipeBoth } from './tcp-forward.ts';
+export {
+  describeRemoteTarget,
+  parseRemoteForward,
+  type RemoteForwardSpec,
+  type RemoteForwardTarget,
+} from './remote-forward-spec.ts';
+export { type SocksDial, SocksError, type SocksRequestInfo, serveSocks } from './socks-server.ts';
+export { type Dialer, type ForwardStats, pipeBoth, type UnixDialer } from './tcp-forward.ts';
 export { bindUdp, UdpForward, type UdpSend, type UdpStats } from './udp-forward.ts';

@@ -1,9 +1,13 @@
 import type { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ForwardSpec } from './forward-spec.ts';
+import { serveSocks } from './socks-server.ts';
 
 /** Opens a stream to `host:port` as seen from the remote (an SSH direct-tcpip channel in production). */
 export type Dialer = (host: string, port: number) => Promise<Duplex>;
+
+/** Opens a stream to a Unix socket on the remote (an OpenSSH direct-streamlocal channel). */
+export type UnixDialer = (path: string) => Promise<Duplex>;
 
 /** Live counters of one forward. */
 export interface ForwardStats {
@@ -20,12 +24,16 @@ export interface TcpForwardContext {
   dialer(): Promise<Dialer | undefined>;
   /** The dialer if connected right now (the fast path: no wait, no promise hop). */
   currentDialer?(): Dialer | undefined;
+  /** The Unix socket dialer of the current link, for forwards to a remote socket. */
+  unixDialer?(): UnixDialer | undefined;
   log(level: 'warn' | 'debug', msg: string): void;
 }
 
 /**
  * One local port mirrored to one remote port: a listener per bind address; every accepted socket
- * gets its own remote stream, piped both ways with backpressure and half-close kept intact.
+ * gets its own remote stream, piped both ways with backpressure and half-close kept intact. The same class serves
+ * a local Unix socket listener, a remote Unix socket target, and a SOCKS server (`-D`: the target comes from
+ * each client's request).
  */
 export class TcpForward {
   readonly spec: ForwardSpec;
@@ -52,7 +60,7 @@ export class TcpForward {
   get addresses(): string[] {
     return this.#servers.map((s) => {
       const a = s.address();
-      return typeof a === 'object' && a ? a.address : '';
+      return typeof a === 'string' ? a : a ? a.address : '';
     });
   }
 
@@ -87,11 +95,15 @@ export class TcpForward {
       this.#closedBytesOut += sock.bytesWritten;
     });
     sock.on('error', ignoreError);
+    if (this.spec.dynamic) {
+      void this.#socks(sock);
+      return;
+    }
     // connected: the channel open goes out in this tick; else wait for the link to come back
     const dial = this.#ctx.currentDialer?.();
     let remote: Promise<Duplex | undefined>;
     try {
-      remote = dial ? dial(this.spec.remoteHost, this.spec.remotePort) : this.#dialLater(sock);
+      remote = dial ? this.#open(dial) : this.#dialLater(sock);
     } catch (err) {
       remote = Promise.reject(err);
     }
@@ -110,7 +122,30 @@ export class TcpForward {
     const dial = await this.#ctx.dialer();
     if (!dial) throw new Error('not connected to the remote host');
     if (sock.destroyed) return undefined;
-    return dial(this.spec.remoteHost, this.spec.remotePort);
+    return this.#open(dial);
+  }
+
+  /** The remote stream of a plain forward: host:port, or the remote Unix socket. */
+  #open(dial: Dialer): Promise<Duplex> {
+    const path = this.spec.remotePath;
+    if (path === undefined) return dial(this.spec.remoteHost, this.spec.remotePort);
+    const unix = this.#ctx.unixDialer?.();
+    return unix ? unix(path) : Promise.reject(new Error('this link cannot open Unix sockets on the remote'));
+  }
+
+  /** A SOCKS client: its request names the target; dialled on the remote once the handshake is done. */
+  async #socks(sock: Socket): Promise<void> {
+    try {
+      const { remote } = await serveSocks(sock, async (host, port) => {
+        const dial = this.#ctx.currentDialer?.() ?? (await this.#ctx.dialer());
+        if (!dial) throw new Error('not connected to the remote host');
+        return dial(host, port);
+      });
+      if (sock.destroyed) remote.destroy();
+      else pipeBoth(sock, remote);
+    } catch (err) {
+      this.#dialFailed(sock, err as Error);
+    }
   }
 
   #dialFailed(sock: Socket, err: Error): void {
@@ -118,10 +153,11 @@ export class TcpForward {
     const now = Date.now();
     if (now - this.#lastFailureLog > 5000) {
       this.#lastFailureLog = now;
-      this.#ctx.log(
-        'warn',
-        `localhost:${this.localPort} -> ${this.spec.remoteHost}:${this.spec.remotePort}: ${err.message}`,
-      );
+      const from = this.spec.localPath ?? `localhost:${this.localPort}`;
+      const to = this.spec.dynamic
+        ? 'SOCKS'
+        : (this.spec.remotePath ?? `${this.spec.remoteHost}:${this.spec.remotePort}`);
+      this.#ctx.log('warn', `${from} -> ${to}: ${err.message}`);
     }
     sock.destroy();
   }

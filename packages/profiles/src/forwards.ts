@@ -1,4 +1,4 @@
-import { parseLocalForward } from '@port-linker/forward';
+import { parseDynamicForward, parseLocalForward, parseRemoteForward } from '@port-linker/forward';
 import { describeValue, displayPath } from './describe-data.ts';
 import type { ForwardType, ProfileForward } from './profile.ts';
 import type { PathSegment, YamlLocator } from './yaml-locator.ts';
@@ -23,9 +23,11 @@ const LOCAL_FORM = 'use [bind:]local:host:remote with ports 0-65535 (remote 1-65
 const hostPart = (host: string) => (host.includes(':') && !host.startsWith('[') ? `[${host}]` : host);
 
 /** Why the -L spec is refused (the forward package's own parser decides), or undefined when it is fine. */
-function localSpecProblem(spec: string): { bind?: string } | undefined {
+function localSpecProblem(spec: string, type: ForwardType = 'local'): { bind?: string } | undefined {
   try {
-    parseLocalForward(spec);
+    if (type === 'remote') parseRemoteForward(spec);
+    else if (type === 'dynamic') parseDynamicForward(spec);
+    else parseLocalForward(spec);
     return undefined;
   } catch (err) {
     const bind = /bind address "([^"]*)"/.exec(err instanceof Error ? err.message : '')?.[1];
@@ -66,18 +68,17 @@ export function buildForwards(
     }
     const type = entry.type ?? 'local';
     const spec = specOf(entry, type);
-    if (type === 'local') {
-      const problem = localSpecProblem(spec);
-      if (problem?.bind !== undefined) {
-        const reason = `${where}.local ${describeValue(entry.local)}: "${problem.bind}" is not an IP address; ${BIND}`;
-        throw loc.error([...path, 'local'], reason);
-      }
-      if (problem) {
-        throw loc.error(
-          path,
-          `${where} makes the -L forward ${JSON.stringify(spec)}, which is not valid; ${LOCAL_FORM}`,
-        );
-      }
+    const problem = localSpecProblem(spec, type);
+    const flag = type === 'remote' ? '-R' : type === 'dynamic' ? '-D' : '-L';
+    const side = type === 'remote' ? 'remote' : 'local';
+    if (problem?.bind !== undefined) {
+      const value = type === 'remote' ? entry.remote : entry.local;
+      const reason = `${where}.${side} ${describeValue(value)}: "${problem.bind}" is not an IP address; ${BIND}`;
+      throw loc.error([...path, side], reason);
+    }
+    if (problem) {
+      const form = type === 'local' ? LOCAL_FORM : FORMS[type];
+      throw loc.error(path, `${where} makes the ${flag} forward ${JSON.stringify(spec)}, which is not valid; ${form}`);
     }
     if (entry.name !== undefined) {
       const first = names.get(entry.name);
@@ -93,3 +94,8 @@ export function buildForwards(
 }
 
 const BIND = 'bind to 127.0.0.1, ::1, localhost or *';
+const FORMS = {
+  remote:
+    'use remote: [bind:]port or /remote.sock with local_port (and local_host), e.g. { type: remote, remote: 9000, local_port: 3000 }',
+  dynamic: 'use local: [bind:]port, e.g. { type: dynamic, local: 1080 }',
+};

@@ -1,6 +1,4 @@
-import { displayPath } from './describe-data.ts';
 import type { Profile } from './profile.ts';
-import { ProfileError } from './profile-error.ts';
 
 /** Exactly the engine's HostOptions fields (packages/engine/src/host-options.ts), without importing the engine. */
 export interface ProfileHostOptions {
@@ -11,6 +9,8 @@ export interface ProfileHostOptions {
   conflict: Profile['conflict'];
   bindAddress?: string;
   localForwards: string[];
+  remoteForwards?: string[];
+  dynamicForwards?: string[];
   forwardNames?: Record<string, string>;
   ports?: string;
   exclude?: string;
@@ -18,23 +18,11 @@ export interface ProfileHostOptions {
   logLevel: Profile['logLevel'];
 }
 
-/**
- * The profile as the engine's HostOptions (a plain object; optional fields only when set). Throws ProfileError
- * at a forward this version cannot run (type remote or dynamic), so none is dropped silently.
- */
+/** The profile as the engine's HostOptions (a plain object; optional fields only when set). */
 export function toHostOptions(profile: Profile): ProfileHostOptions {
-  const index = profile.forwards.findIndex((f) => f.type !== 'local');
-  const other = profile.forwards[index];
-  if (other) {
-    const where = displayPath({ profiles: { [profile.name]: { forwards: profile.forwards } } }, [
-      'profiles',
-      profile.name,
-      'forwards',
-      index,
-    ]);
-    const reason = `${where} is a ${other.type} forward, which this port-linker cannot run yet; remove it or use type: local`;
-    throw new ProfileError(other.at.file, other.at, reason);
-  }
+  const of = (type: string) => profile.forwards.filter((f) => f.type === type).map((f) => f.spec);
+  const remote = of('remote');
+  const dynamic = of('dynamic');
   return {
     auto: profile.auto,
     protocol: profile.protocol,
@@ -42,7 +30,9 @@ export function toHostOptions(profile: Profile): ProfileHostOptions {
     agent: profile.agent,
     conflict: profile.conflict,
     ...(profile.bindAddress === undefined ? {} : { bindAddress: profile.bindAddress }),
-    localForwards: profile.forwards.map((f) => f.spec),
+    localForwards: of('local'),
+    ...(remote.length > 0 ? { remoteForwards: remote } : {}),
+    ...(dynamic.length > 0 ? { dynamicForwards: dynamic } : {}),
     ...(profile.forwards.some((f) => f.name)
       ? {
           forwardNames: Object.fromEntries(

@@ -142,7 +142,7 @@ test('ports are normalised to the command line form', () => {
   assert.equal(one('    host: h\n    exclude: 9229\n').exclude, '9229');
 });
 
-test('remote and dynamic forwards load with their type, and toHostOptions refuses them at their line', () => {
+test('remote and dynamic forwards load with their type and reach the host options as -R and -D', () => {
   const p = one(`    host: h
     forwards:
       - 8080:localhost:80
@@ -157,10 +157,11 @@ test('remote and dynamic forwards load with their type, and toHostOptions refuse
       { type: 'dynamic', spec: '127.0.0.1:1080' },
     ],
   );
-  assert.throws(() => toHostOptions(p), {
-    message:
-      'port-linker.yml:7:9: profiles.p.forwards[1] is a remote forward, which this port-linker cannot run yet; remove it or use type: local',
-  });
+  const o = toHostOptions(p);
+  assert.deepEqual(
+    [o.localForwards, o.remoteForwards, o.dynamicForwards],
+    [['8080:localhost:80'], ['9000:localhost:3000'], ['127.0.0.1:1080']],
+  );
 });
 
 test('profiles, options and attributes keep file order, numeric names too', () => {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex, Readable, Writable } from 'node:stream';
-import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
+import type { Channel, Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { quietChannelDestroy } from './channel-destroy.ts';
 import { widenReceiveWindow, windowForRoundTrip } from './channel-window.ts';
 import type { ResolvedHost } from './config-resolve.ts';
@@ -32,6 +32,19 @@ const OPEN_FAILURE: Record<number, string> = {
   3: 'unknown channel type',
   4: 'resource shortage',
 };
+
+/** A connection the server sends back for a remote forward (`-R`): where it arrived, and how to take it. */
+export interface ForwardedConnection {
+  /** `tcp`: destAddress:destPort as requested in the forward (port = the one the server bound); `unix`: path. */
+  kind: 'tcp' | 'unix';
+  destAddress: string;
+  destPort: number;
+  socketPath: string;
+  /** The remote client's address (tcp only). */
+  srcAddress: string;
+  accept(): Duplex;
+  reject(): void;
+}
 
 /**
  * An authenticated SSH connection (possibly through jump hosts). Emits 'close' (reason: string) once when the
@@ -68,6 +81,28 @@ export class SshConnection extends EventEmitter {
       this.#log('debug', this.#reason);
     });
     client.on('close', () => this.#finish());
+    client.on('tcp connection', (d, accept, reject) =>
+      this.emit('forwarded', {
+        kind: 'tcp',
+        destAddress: d.destIP,
+        destPort: d.destPort,
+        socketPath: '',
+        srcAddress: d.srcIP,
+        accept: () => this.#accepted(accept()),
+        reject,
+      } satisfies ForwardedConnection),
+    );
+    client.on('unix connection', (d, accept, reject) =>
+      this.emit('forwarded', {
+        kind: 'unix',
+        destAddress: '',
+        destPort: 0,
+        socketPath: d.socketPath,
+        srcAddress: '',
+        accept: () => this.#accepted(accept()),
+        reject,
+      } satisfies ForwardedConnection),
+    );
     for (const j of jumps) {
       j.once('close', (why: string) => {
         this.#reason = `jump host ${hostLabel(j.host)} went away (${why})`;
@@ -196,6 +231,80 @@ export class SshConnection extends EventEmitter {
     } finally {
       sftp.end();
     }
+  }
+
+  #accepted(ch: Channel): Duplex {
+    quietChannelDestroy(ch as ClientChannel);
+    widenReceiveWindow(ch as ClientChannel, windowForRoundTrip(20));
+    return ch;
+  }
+
+  /**
+   * Asks the server to listen on `bindAddress:port` (`-R`; port 0 = the server picks) and resolves with the bound
+   * port. Connections arrive as 'forwarded' events. Rejects with the server's refusal explained.
+   */
+  forwardIn(bindAddress: string, port: number): Promise<number> {
+    const where = `${bindAddress || '*'}:${port}`;
+    return this.#globalRequest(`listen on ${where} on the remote`, (cb) =>
+      this.#client.forwardIn(bindAddress, port, (err, bound) => cb(err, bound)),
+    );
+  }
+
+  /** Stops a remote forward started by forwardIn (best effort). */
+  unforwardIn(bindAddress: string, port: number): Promise<void> {
+    return this.#globalRequest(`stop listening on ${bindAddress || '*'}:${port}`, (cb) =>
+      this.#client.unforwardIn(bindAddress, port, (err) => cb(err, undefined)),
+    ).then(() => undefined);
+  }
+
+  /** Asks the server to listen on the Unix socket `path` (`-R /remote.sock:...`); connections arrive as 'forwarded'. */
+  forwardInUnix(path: string): Promise<void> {
+    return this.#globalRequest(`listen on ${path} on the remote`, (cb) =>
+      this.#client.openssh_forwardInStreamLocal(path, (err) => cb(err, undefined)),
+    ).then(() => undefined);
+  }
+
+  #globalRequest<T>(what: string, send: (cb: (err: Error | null | undefined, value: T) => void) => void): Promise<T> {
+    return new Promise((resolve, reject) => {
+      if (this.#closed) return reject(this.#channelError(what, new Error('closed')));
+      try {
+        send((err, value) => {
+          if (!err) return resolve(value);
+          const hint =
+            ' (the server refused: the port may be taken there, privileged, or forbidden by AllowTcpForwarding, AllowStreamLocalForwarding or PermitListen)';
+          reject(new ChannelError(this.#label, `${this.#label}: cannot ${what}${hint}`, undefined, { cause: err }));
+        });
+      } catch (err) {
+        reject(this.#channelError(what, err as Error));
+      }
+    });
+  }
+
+  /** Opens a direct-streamlocal channel to the Unix socket `path` on the server (`-L ...:/remote.sock`). */
+  forwardOutUnix(path: string): Promise<Duplex> {
+    const what = `open a tunnel to ${path}`;
+    return new Promise((resolve, reject) => {
+      if (this.#closed) return reject(this.#channelError(what, new Error('closed')));
+      try {
+        this.#client.openssh_forwardOutStreamLocal(path, (err, ch) => {
+          if (!err) {
+            quietChannelDestroy(ch);
+            return resolve(ch);
+          }
+          const e = err as Error & { reason?: number };
+          const why = typeof e.reason === 'number' ? (OPEN_FAILURE[e.reason] ?? `reason ${e.reason}`) : e.message;
+          const hint =
+            e.reason === 1
+              ? '; the server forbids it (AllowStreamLocalForwarding no)'
+              : e.reason === 2
+                ? `; nothing listens on ${path} on the remote, or it is not accessible to this user`
+                : '';
+          reject(new ChannelError(this.#label, `${this.#label}: cannot ${what}: ${why}${hint}`, why, { cause: e }));
+        });
+      } catch (err) {
+        reject(this.#channelError(what, err as Error));
+      }
+    });
   }
 
   /** Opens a direct-tcpip channel to dstHost:dstPort as seen from the server. */

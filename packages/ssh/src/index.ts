@@ -7,7 +7,7 @@ export {
   type StrictHostKeyChecking,
 } from './config-resolve.ts';
 export { type ConnectObserver, type ConnectOptions, connect } from './connect.ts';
-export { type ExecChannel, type ExecResult, SshConnection } from './connection.ts';
+export { type ExecChannel, type ExecResult, type ForwardedConnection, SshConnection } from './connection.ts';
 export {
   AuthError,
   ChannelError,

@@ -50,6 +50,8 @@ export async function connectCommand(argv: string[], io: CommandIo): Promise<num
     conflict: c.conflict,
     ...(c.bindAddress ? { bind_address: c.bindAddress } : {}),
     local_forwards: c.localForwards,
+    ...(c.remoteForwards.length ? { remote_forwards: c.remoteForwards } : {}),
+    ...(c.dynamicForwards.length ? { dynamic_forwards: c.dynamicForwards } : {}),
     ...(c.ports ? { ports: c.ports } : {}),
     ...(c.exclude ? { exclude: c.exclude } : {}),
     default_excludes: c.defaultExcludes,

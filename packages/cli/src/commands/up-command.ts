@@ -30,7 +30,13 @@ export function specOfProfile(p: Profile, file: string): HostSpec {
     agent: p.agent,
     conflict: p.conflict,
     ...(p.bindAddress ? { bind_address: p.bindAddress } : {}),
-    local_forwards: p.forwards.map((f) => f.spec),
+    local_forwards: p.forwards.filter((f) => f.type === 'local').map((f) => f.spec),
+    ...(p.forwards.some((f) => f.type === 'remote')
+      ? { remote_forwards: p.forwards.filter((f) => f.type === 'remote').map((f) => f.spec) }
+      : {}),
+    ...(p.forwards.some((f) => f.type === 'dynamic')
+      ? { dynamic_forwards: p.forwards.filter((f) => f.type === 'dynamic').map((f) => f.spec) }
+      : {}),
     ...(p.forwards.some((f) => f.name)
       ? { forward_names: Object.fromEntries(p.forwards.filter((f) => f.name).map((f) => [f.spec, f.name as string])) }
       : {}),
