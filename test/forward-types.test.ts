@@ -38,7 +38,9 @@ describe('every forward type of OpenSSH: -R, -D, Unix sockets (real sshd)', () =
   let host: RemoteHost;
   let dir: string;
   before(async () => {
-    host = await RemoteHost.start();
+    // sshd leaves a -R socket file behind when the connection drops: without StreamLocalBindUnlink (its side)
+    // the reconnected session could not listen there again, with OpenSSH's client as with ours
+    host = await RemoteHost.start({ sshdConfig: ['StreamLocalBindUnlink yes'] });
     dir = mkdtempSync(join(tmpdir(), 'pl-fwd-types-'));
   });
   after(async () => {
@@ -51,6 +53,7 @@ describe('every forward type of OpenSSH: -R, -D, Unix sockets (real sshd)', () =
     const inside = await host.serve('http', 0, '127.0.0.1');
     const remoteSock = join(dir, 'remote-app.sock');
     const localSock = join(dir, 'local-app.sock');
+    const reverseSock = join(dir, 'reverse.sock');
     await remoteUnixHttp(host, remoteSock);
     const cli = CliProcess.against(host, [
       '--no-auto',
@@ -59,14 +62,17 @@ describe('every forward type of OpenSSH: -R, -D, Unix sockets (real sshd)', () =
       ...['-D', '0'],
       ...['-L', `${localSock}:${remoteSock}`],
       ...['-L', `0:${remoteSock}`],
+      ...['-R', `${reverseSock}:localhost:${here.port}`],
     ]);
     try {
       const remoteEvents = async (after = 0) => {
         const mine = () => cli.events.slice(after).filter((e) => e.event === 'remote_forward_added');
-        await waitFor(() => mine().length >= 2, 'two remote_forward_added events', 15_000);
-        const tcp = mine().find((e) => e.target === `localhost:${here.port}`);
+        await waitFor(() => mine().length >= 3, 'three remote_forward_added events', 15_000);
+        const tcp = mine().find((e) => e.target === `localhost:${here.port}` && e.remote_path === undefined);
         const socks = mine().find((e) => e.target === 'socks');
-        assert.ok(tcp && socks, JSON.stringify(mine()));
+        const unix = mine().find((e) => e.remote_path === reverseSock);
+        assert.ok(tcp && socks && unix, JSON.stringify(mine()));
+        assert.equal(unix.target, `localhost:${here.port}`);
         assert.equal(tcp.requested_port, 0);
         assert.equal(tcp.bind_addr, 'localhost');
         return { rport: tcp.remote_port as number, rsocks: socks.remote_port as number };
@@ -84,6 +90,9 @@ describe('every forward type of OpenSSH: -R, -D, Unix sockets (real sshd)', () =
         // -R: a client on the remote reaches the service on this machine
         const viaR = await host.exec(['curl', '-sS', '--max-time', '10', `http://127.0.0.1:${rport}/r`]);
         assert.equal(viaR.stdout, 'here /r', `${when}: -R`);
+        // -R /remote.sock:host:port: a socket file on the remote
+        const viaRu = await host.exec(['curl', '-sS', '--max-time', '10', '--unix-socket', reverseSock, 'http://x/ru']);
+        assert.equal(viaRu.stdout, 'here /ru', `${when}: -R from a socket`);
         // dynamic -R: a SOCKS proxy on the remote whose names resolve here
         const viaRs = await host.exec([
           'curl',
@@ -247,6 +256,10 @@ describe('every forward type of OpenSSH: -R, -D, Unix sockets (real sshd)', () =
       assert.match(cli.stderr, text);
       assert.doesNotMatch(cli.stderr, /\n\s+at /, 'no stack trace');
     }
+    // nothing to forward: neither a flag nor a LocalForward/RemoteForward/DynamicForward line in ssh_config
+    const idle = CliProcess.against(host, ['--no-auto']);
+    assert.equal(await idle.exited, 2);
+    assert.match(idle.stderr, /--no-auto needs at least one -L, -R or -D forward/);
   });
 });
 
