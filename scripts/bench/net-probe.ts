@@ -31,7 +31,30 @@ function readN(sock: Socket, n: number, timeoutMs: number): Promise<void> {
   });
 }
 
-async function open(port: number, timeoutMs = 10_000): Promise<Socket> {
+/** Opens a connection ready for the echo exchange: a plain connect, or one through a proxy (socks-probe.ts). */
+export type Dial = (timeoutMs: number) => Promise<Socket>;
+
+/** Reads exactly `n` bytes and returns them (for handshakes; the echo exchange only counts). */
+export function readBytes(sock: Socket, n: number, timeoutMs: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const collect = (d: Buffer) => chunks.push(d);
+  sock.on('data', collect);
+  return readN(sock, n, timeoutMs).then(
+    () => {
+      sock.off('data', collect);
+      const all = Buffer.concat(chunks);
+      if (all.length > n) sock.unshift(all.subarray(n));
+      return all.subarray(0, n);
+    },
+    (err: unknown) => {
+      sock.off('data', collect);
+      throw err;
+    },
+  );
+}
+
+/** A plain TCP connection to 127.0.0.1:port. */
+export async function open(port: number, timeoutMs = 10_000): Promise<Socket> {
   const s = connect({ port, host: '127.0.0.1', noDelay: true });
   const timer = setTimeout(() => s.destroy(new Error(`connect to 127.0.0.1:${port} timed out`)), timeoutMs);
   try {
@@ -68,10 +91,10 @@ export async function roundTrips(port: number, count: number): Promise<number[]>
   return out;
 }
 
-/** One new connection: connect, one 64-byte round trip, close; microseconds. */
-export async function oneConnection(port: number, timeoutMs = 10_000): Promise<number> {
+/** One new connection (to an echo port, or dialled): connect, one 64-byte round trip, close; microseconds. */
+export async function oneConnection(port: number | Dial, timeoutMs = 10_000): Promise<number> {
   const t0 = now();
-  const s = await open(port, timeoutMs);
+  const s = typeof port === 'number' ? await open(port, timeoutMs) : await port(timeoutMs);
   try {
     const r = readN(s, 64, timeoutMs);
     s.write(PAYLOAD);
@@ -83,14 +106,18 @@ export async function oneConnection(port: number, timeoutMs = 10_000): Promise<n
 }
 
 /** `count` sequential new connections; microseconds each. */
-export async function sequentialConnections(port: number, count: number): Promise<number[]> {
+export async function sequentialConnections(port: number | Dial, count: number): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < count; i++) out.push(await oneConnection(port));
   return out;
 }
 
 /** Polls until one connection + round trip to `port` works; resolves with the time (ms, Date.now()) it did. */
-export async function waitUsable(port: number, timeoutMs: number, isDead?: () => string | undefined): Promise<number> {
+export async function waitUsable(
+  port: number | Dial,
+  timeoutMs: number,
+  isDead?: () => string | undefined,
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -99,7 +126,8 @@ export async function waitUsable(port: number, timeoutMs: number, isDead?: () =>
     } catch (err) {
       const dead = isDead?.();
       if (dead) throw new Error(dead);
-      if (Date.now() > deadline) throw new Error(`127.0.0.1:${port} not usable within ${timeoutMs} ms: ${err}`);
+      const what = typeof port === 'number' ? `127.0.0.1:${port}` : 'the proxied echo port';
+      if (Date.now() > deadline) throw new Error(`${what} not usable within ${timeoutMs} ms: ${err}`);
       await new Promise((r) => setTimeout(r, 3));
     }
   }

@@ -3,6 +3,7 @@ import { agentIdleFigures } from './measure-agent.ts';
 import { DAEMON_GOALS, daemonFigures } from './measure-daemon.ts';
 import { DASHBOARD_GOALS, dashboardFigures } from './measure-dashboard.ts';
 import { detectionFigures, manyPortsFigure } from './measure-detection.ts';
+import { dynamicForwardFigures, remoteForwardFigures } from './measure-forward-types.ts';
 import { HostFleet, manyHostsFigures } from './measure-hosts.ts';
 import { roundTripFigures, sequentialFigures } from './measure-latency.ts';
 import { packetSize, quicTwoProcess } from './measure-quic.ts';
@@ -106,6 +107,39 @@ const startForwardFigures = async (ctx: RowContext): Promise<{ ms: number }> => 
   ms: await startToUsable(ctx.side, ctx.target, ctx.services.echo, 'forward'),
 });
 
+/** A -D or -R row: bulk HTTP both ways and new connections, side by side with `ssh -D` / `ssh -R`. */
+function forwardTypeRow(id: string, flag: string, how: string, measure: Row['measure']): Row {
+  return {
+    id,
+    phase: 'solo',
+    sides: BOTH,
+    quick: true,
+    runs: 3,
+    figures: [
+      {
+        id: 'download',
+        label: `${flag}: bulk HTTP download ${how}`,
+        unit: 'Gbit/s',
+        target: { kind: 'ratio', op: '>=', value: 1.0 },
+      },
+      {
+        id: 'upload',
+        label: `${flag}: bulk HTTP upload ${how}`,
+        unit: 'Gbit/s',
+        target: { kind: 'ratio', op: '>=', value: 1.0 },
+      },
+      {
+        id: 'totalMs',
+        label: `${flag}: 200 sequential new connections (connect, 64 B round trip, close)`,
+        unit: 'ms',
+        target: { kind: 'ratio', op: '<=', value: 1.1 },
+      },
+      { id: 'p50', label: `${flag}: one new connection p50`, unit: 'us' },
+    ],
+    ...(measure ? { measure } : {}),
+  };
+}
+
 export const ROWS: Row[] = [
   {
     id: 'throughput',
@@ -178,6 +212,8 @@ export const ROWS: Row[] = [
     ],
     measure: (ctx) => concurrentFigures(ctx.services.echo, 1000),
   },
+  forwardTypeRow('socks', '-D', 'through a SOCKS5 proxy (curl --socks5-hostname)', dynamicForwardFigures),
+  forwardTypeRow('reverse', '-R', 'from the remote through a reverse forward (curl there)', remoteForwardFigures),
   {
     id: 'start-forward',
     phase: 'solo',

@@ -9,7 +9,7 @@ import { assertHarnessAvailable } from './preflight.ts';
 import { killTree } from './process-tree.ts';
 import { type RunResult, run, waitFor } from './run.ts';
 
-type ServiceMode = 'tcp-echo' | 'udp-echo' | 'http' | 'tcp-listen';
+export type ServiceMode = 'tcp-echo' | 'udp-echo' | 'http' | 'tcp-listen';
 const SERVICE = join(dirname(fileURLToPath(import.meta.url)), 'service.mjs');
 /** `sh -c` body: bind-mount $1 over /root/.bashrc, then exec the rest of the arguments (see quietShell). */
 const MOUNT_THEN_EXEC = 'f=$1; shift; mount --bind "$f" /root/.bashrc && exec "$@"';
@@ -39,6 +39,39 @@ export interface Service {
   /** The port it listens on (resolved when 0 was asked). */
   port: number;
   stop(): Promise<void>;
+}
+
+/** A test service on this machine, outside any namespace (the "service on the host" that `-R` reaches). */
+export function serveLocally(mode: ServiceMode, port = 0, bind = '127.0.0.1'): Promise<Service> {
+  const child = spawn(process.execPath, [SERVICE, mode, String(port), bind], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return serviceReady(child, `${mode} ${bind}:${port}`);
+}
+
+/** Resolves once a service.mjs child printed `ready PORT`; stop() kills it. */
+function serviceReady(child: ChildProcess, what: string): Promise<Service> {
+  return new Promise<Service>((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /ready (\d+)/.exec(out);
+      if (m)
+        resolve({
+          child,
+          port: Number(m[1]),
+          stop: async () => {
+            if (hasExited(child) || !child.pid) return;
+            const gone = new Promise((r) => child.once('exit', r));
+            killTree(child.pid, 'SIGKILL');
+            await gone;
+          },
+        });
+    });
+    child.on('exit', (code) => reject(new Error(`service ${what} exited ${code}: ${err.trim()}`)));
+  });
 }
 
 let counter = 0;
@@ -331,31 +364,8 @@ export class RemoteHost {
     }
   }
 
-  async #serveOnce(mode: ServiceMode, port: number, bind: string, program: string): Promise<Service> {
-    const child = this.spawn([program, SERVICE, mode, String(port), bind]);
-    const actual = await new Promise<number>((resolve, reject) => {
-      let out = '';
-      let err = '';
-      child.stderr?.on('data', (d: Buffer) => {
-        err += d.toString();
-      });
-      child.stdout?.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /ready (\d+)/.exec(out);
-        if (m) resolve(Number(m[1]));
-      });
-      child.on('exit', (code) => reject(new Error(`service ${mode} ${bind}:${port} exited ${code}: ${err.trim()}`)));
-    });
-    return {
-      child,
-      port: actual,
-      stop: async () => {
-        if (hasExited(child) || !child.pid) return;
-        const gone = new Promise((r) => child.once('exit', r));
-        killTree(child.pid, 'SIGKILL');
-        await gone;
-      },
-    };
+  #serveOnce(mode: ServiceMode, port: number, bind: string, program: string): Promise<Service> {
+    return serviceReady(this.spawn([program, SERVICE, mode, String(port), bind]), `${mode} ${bind}:${port}`);
   }
 
   /**

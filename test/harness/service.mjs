@@ -23,7 +23,27 @@ if (mode === 'tcp-echo' || mode === 'tcp-listen') {
   sock.on('message', (msg, rinfo) => sock.send(msg, rinfo.port, rinfo.address));
   sock.bind(port, bind, () => ready(sock.address().port));
 } else if (mode === 'http') {
-  const server = createHttp((req, res) => res.end(`hello from ${bind}:${server.address().port} ${req.url}\n`));
+  // GET /bytes/N streams N zero bytes and a PUT body is drained (bulk rows of the bench); anything else says hello
+  const CHUNK = Buffer.alloc(1 << 20);
+  const server = createHttp((req, res) => {
+    const bulk = /^\/bytes\/(\d+)$/.exec(req.url ?? '');
+    if (req.method === 'PUT') {
+      let n = 0;
+      req.on('data', (d) => (n += d.length)).on('end', () => res.end(`${n}\n`));
+    } else if (bulk) {
+      let left = Number(bulk[1]);
+      res.writeHead(200, { 'content-length': left });
+      const more = () => {
+        while (left > 0) {
+          const piece = left >= CHUNK.length ? CHUNK : CHUNK.subarray(0, left);
+          left -= piece.length;
+          if (!res.write(piece)) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      more();
+    } else res.end(`hello from ${bind}:${server.address().port} ${req.url}\n`);
+  });
   server.listen(port, bind, () => ready(server.address().port));
 } else {
   process.stderr.write(`service.mjs: unknown mode ${mode}\n`);
