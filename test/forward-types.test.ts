@@ -4,8 +4,10 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { RemoteHost, run, waitFor } from './harness/index.ts';
 import { type CliEvent, CliProcess } from './support/cli-process.ts';
+import { runCli } from './support/cli-run.ts';
 import { httpGet } from './support/tcp-client.ts';
 
 /** An HTTP server on this machine (the "service on the host" that -R forwards reach). */
@@ -242,6 +244,62 @@ describe('every forward type of OpenSSH: -R, -D, Unix sockets (real sshd)', () =
       await remoteBusy.stop('SIGKILL');
       busy.server.close();
       await taken.stop();
+    }
+  });
+
+  test('the daemon brings up -R and -D from a profile; ls shows where the -R listens', async () => {
+    const here = await localHttp('daemon');
+    const inside = await host.serve('http', 0, '127.0.0.1');
+    const env = { PORT_LINKER_HOME: join(dir, 'daemon-state'), PORT_LINKER_LOG: undefined, XDG_RUNTIME_DIR: undefined };
+    const file = join(dir, 'port-linker.yml');
+    writeFileSync(
+      file,
+      [
+        'version: 1',
+        'profiles:',
+        '  box:',
+        `    host: ${host.target}`,
+        `    identity: ${host.clientKeyPath}`,
+        `    options: { UserKnownHostsFile: ${host.knownHostsPath}, StrictHostKeyChecking: "yes" }`,
+        '    auto: false',
+        '    forwards:',
+        `      - { type: remote, remote: 0, local_port: ${here.port} }`,
+        '      - { type: dynamic, local: 0 }',
+        '',
+      ].join('\n'),
+    );
+    type Remote = { spec: string; remotePort?: number; target: string; state: string };
+    type Host = { forwards: Array<{ localPort: number; spec: { dynamic?: boolean } }>; remoteForwards: Remote[] };
+    try {
+      const up = await runCli(['up', '-f', file], env);
+      assert.equal(up.code, 0, up.stderr);
+      let box: Host | undefined;
+      for (const deadline = Date.now() + 15_000; Date.now() < deadline; await delay(50)) {
+        const ls = await runCli(['ls', '--json'], env);
+        box = (JSON.parse(ls.stdout) as { hosts: Host[] }).hosts[0];
+        if (box?.remoteForwards[0]?.state === 'listening' && box.forwards.some((f) => f.spec.dynamic)) break;
+      }
+      const remote = box?.remoteForwards[0];
+      assert.equal(remote?.state, 'listening', JSON.stringify(box));
+      assert.equal(remote.target, `localhost:${here.port}`);
+      const viaR = await host.exec(['curl', '-sS', '--max-time', '10', `http://127.0.0.1:${remote.remotePort}/d`]);
+      assert.equal(viaR.stdout, 'daemon /d', '-R from the daemon');
+      const socks = box?.forwards.find((f) => f.spec.dynamic)?.localPort;
+      const url = `http://localhost:${inside.port}/`;
+      assert.match(await curl(['--socks5-hostname', `127.0.0.1:${socks}`, url]), /^hello from /, '-D from the daemon');
+      const text = await runCli(['ls'], env);
+      assert.match(
+        text.stdout,
+        new RegExp(
+          `^box\\s+-R 0:localhost:${here.port}\\s+localhost:${remote.remotePort}\\s+localhost:${here.port}\\s+listening$`,
+          'm',
+        ),
+        text.stdout,
+      );
+    } finally {
+      await runCli(['daemon', 'stop'], env).catch(() => {});
+      here.server.close();
+      await inside.stop();
     }
   });
 

@@ -5,6 +5,7 @@ import { type EngineEvent, type EventFields, type EventName, makeEvent } from '.
 import type { HostOptions } from './host-options.ts';
 import { HostSession, type SessionLog, type SessionStatus } from './host-session.ts';
 import type { LoopbackAddresses } from './loopback-addresses.ts';
+import type { RemoteForwardInfo } from './remote-forwards.ts';
 import type { StickyPorts } from './sticky-ports.ts';
 import { WakeDetector } from './wake-detector.ts';
 
@@ -21,6 +22,8 @@ export interface HostSnapshot {
   forwards: ForwardInfo[];
   /** Forwards stopped from outside (`stopForward`), until started again. */
   stopped: ForwardSpec[];
+  /** The `-R` forwards (remote listeners whose connections come here). */
+  remoteForwards: RemoteForwardInfo[];
   /** Round trip of the last health check (SSH keepalive + agent ping), ms. */
   latencyMs?: number;
   error?: string;
@@ -211,6 +214,7 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
       reconnects: e.reconnects,
       forwards: e.manager.list(),
       stopped: e.session.stoppedForwards(),
+      remoteForwards: e.session.remoteForwards(),
       ...(e.latencyMs === undefined ? {} : { latencyMs: e.latencyMs }),
       ...(e.error === undefined
         ? e.lastError === undefined

@@ -5,7 +5,7 @@ import { AgentSupervisor } from './agent-supervisor.ts';
 import { backoffDelayMs, sleep } from './backoff.ts';
 import { ForwardSync } from './forward-sync.ts';
 import type { HostOptions } from './host-options.ts';
-import { RemoteForwards } from './remote-forwards.ts';
+import { type RemoteForwardInfo, RemoteForwards } from './remote-forwards.ts';
 import type { SessionDeps } from './session-deps.ts';
 
 export type { Level, SessionDeps, SessionLog, SessionStatus } from './session-deps.ts';
@@ -63,6 +63,11 @@ export class HostSession {
   /** The forwards stopped from outside. */
   stoppedForwards(): ForwardSpec[] {
     return this.#sync.stopped();
+  }
+
+  /** The `-R` forwards and where each stands. */
+  remoteForwards(): RemoteForwardInfo[] {
+    return this.#remote.list();
   }
 
   /**

@@ -11,6 +11,7 @@ export {
 export type { HostOptions } from './host-options.ts';
 export type { Level, SessionLog, SessionStatus } from './host-session.ts';
 export { LoopbackAddresses } from './loopback-addresses.ts';
+export type { RemoteForwardInfo } from './remote-forwards.ts';
 export { ensureStateDir, stateDir } from './state-dir.ts';
 export { type PortMemory, StickyPorts } from './sticky-ports.ts';
 export { type Wake, type WakeClock, WakeDetector } from './wake-detector.ts';

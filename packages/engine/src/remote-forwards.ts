@@ -7,6 +7,21 @@ import type { SessionLog } from './session-deps.ts';
 /** How often a remote forward the server refused is asked for again while connected. */
 const RETRY_MS = 5000;
 
+/** A `-R` forward as snapshots show it: listening (with the server's port), refused (with why), or waiting. */
+export interface RemoteForwardInfo {
+  /** The `-R` text as written. */
+  spec: string;
+  bindAddress: string;
+  requestedPort: number;
+  /** The port the server bound (its pick for port 0); absent unless listening on a port. */
+  remotePort?: number;
+  remotePath?: string;
+  /** Where its connections go here: `localhost:3000`, a socket path, or `socks`. */
+  target: string;
+  state: 'listening' | 'refused' | 'waiting';
+  reason?: string;
+}
+
 /** One remote forward on the current connection. */
 interface Listening {
   spec: RemoteForwardSpec;
@@ -49,6 +64,25 @@ export class RemoteForwards {
     conn.on('forwarded', this.#onForwarded);
     await Promise.all(this.#specs.map((s) => this.#request(conn, s)));
     this.#scheduleRetry();
+  }
+
+  /** Every forward with where it stands on the current connection (`waiting` while disconnected or asking). */
+  list(): RemoteForwardInfo[] {
+    const listening = new Map([...this.#listening.values()].map((l) => [l.spec.key, l]));
+    return this.#specs.map((spec) => {
+      const on = listening.get(spec.key);
+      const reason = this.#failed.get(spec.key);
+      return {
+        spec: spec.text,
+        bindAddress: spec.bindAddress,
+        requestedPort: spec.port,
+        ...(on && spec.path === undefined ? { remotePort: on.port } : {}),
+        ...(spec.path === undefined ? {} : { remotePath: spec.path }),
+        target: describeRemoteTarget(spec.target),
+        state: on ? 'listening' : reason !== undefined ? 'refused' : 'waiting',
+        ...(reason === undefined ? {} : { reason }),
+      };
+    });
   }
 
   /** The forwards the server refused on this connection, with why (ExitOnForwardFailure looks here). */

@@ -12,6 +12,17 @@ function ago(ms: number): string {
   return `${Math.floor(s / 86400)}d`;
 }
 
+/** A header and rows as left-aligned columns two spaces apart. */
+function aligned(head: string[], rows: string[][]): string[] {
+  const widths = head.map((t, i) => Math.max(t.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(head), ...rows.map(line)];
+}
+
 /** The hosts table of `ls` (pure, for tests). */
 export function renderHosts(hosts: readonly HostView[], now: number): string[] {
   if (hosts.length === 0) return [];
@@ -25,13 +36,22 @@ export function renderHosts(hosts: readonly HostView[], now: number): string[] {
     String(h.forwards.length),
     h.error ?? '',
   ]);
-  const widths = head.map((t, i) => Math.max(t.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  return [line(head), ...rows.map(line)];
+  return aligned(head, rows);
+}
+
+/** The `-R` table of `ls` (pure, for tests): where each remote listener is and whether the server gave it. */
+export function renderRemoteForwards(hosts: readonly HostView[]): string[] {
+  const rows = hosts.flatMap((h) =>
+    (h.remoteForwards ?? []).map((r) => {
+      const at =
+        r.remotePath ??
+        `${r.bindAddress || '*'}:${r.remotePort ?? (r.requestedPort === 0 ? '(any)' : r.requestedPort)}`;
+      return [h.id, `-R ${r.spec}`, at, r.target, r.reason ? `${r.state}: ${r.reason}` : r.state];
+    }),
+  );
+  if (rows.length === 0) return [];
+  const head = ['host', 'forward', 'remote', 'target', 'state'];
+  return aligned(head, rows);
 }
 
 /** `port-linker ls [--json]`: the daemon's hosts and forwards. */
@@ -59,6 +79,8 @@ export async function lsCommand(opts: { json?: boolean }, io: CommandIo): Promis
     false,
   );
   if (forwards.length > 0) out.push('', ...forwards);
+  const remote = renderRemoteForwards(hosts);
+  if (remote.length > 0) out.push('', ...remote);
   io.stdout(`${out.join('\n')}\n`);
   return 0;
 }

@@ -8,13 +8,10 @@ import { UsageError } from './down-command.ts';
 
 /** A profile as the daemon takes it (paths made absolute against the profile file's directory). */
 export function specOfProfile(p: Profile, file: string): HostSpec {
-  const other = p.forwards.find((f) => f.type !== 'local');
-  if (other) {
-    throw new UsageError(
-      `${other.at.file}:${other.at.line}:${other.at.col}: profile ${p.name}: ${other.type} forwards are not supported yet; use local ones (-L)`,
-    );
-  }
   const base = dirname(file);
+  const specs = (type: 'local' | 'remote' | 'dynamic') => p.forwards.filter((f) => f.type === type).map((f) => f.spec);
+  const remote = specs('remote');
+  const dynamic = specs('dynamic');
   return {
     id: p.name,
     target: p.host,
@@ -30,13 +27,9 @@ export function specOfProfile(p: Profile, file: string): HostSpec {
     agent: p.agent,
     conflict: p.conflict,
     ...(p.bindAddress ? { bind_address: p.bindAddress } : {}),
-    local_forwards: p.forwards.filter((f) => f.type === 'local').map((f) => f.spec),
-    ...(p.forwards.some((f) => f.type === 'remote')
-      ? { remote_forwards: p.forwards.filter((f) => f.type === 'remote').map((f) => f.spec) }
-      : {}),
-    ...(p.forwards.some((f) => f.type === 'dynamic')
-      ? { dynamic_forwards: p.forwards.filter((f) => f.type === 'dynamic').map((f) => f.spec) }
-      : {}),
+    local_forwards: specs('local'),
+    ...(remote.length > 0 ? { remote_forwards: remote } : {}),
+    ...(dynamic.length > 0 ? { dynamic_forwards: dynamic } : {}),
     ...(p.forwards.some((f) => f.name)
       ? { forward_names: Object.fromEntries(p.forwards.filter((f) => f.name).map((f) => [f.spec, f.name as string])) }
       : {}),
