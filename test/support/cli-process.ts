@@ -26,21 +26,28 @@ export class CliProcess {
   #waiters: Array<() => void> = [];
   readonly #reportDir: string;
 
-  constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
-    if (!existsSync(join(root, 'packages/cli/dist/main.js')))
+  /**
+   * Runs the checkout's built CLI with `args`; `opts.command` runs another port-linker instead (an installed one, a
+   * standalone executable: its argv before `args`), `opts.cwd` in another directory.
+   */
+  constructor(args: string[], env: NodeJS.ProcessEnv = {}, opts: { command?: string[]; cwd?: string } = {}) {
+    if (!opts.command && !existsSync(join(root, 'packages/cli/dist/main.js')))
       throw new Error('CLI not built: run `npm run build` first');
     this.#reportDir = mkdtempSync(join(tmpdir(), 'pl-cli-report-'));
     const ownHome = env.PORT_LINKER_HOME === undefined;
     this.home = env.PORT_LINKER_HOME ?? mkdtempSync(join(tmpdir(), 'pl-cli-home-'));
     // a diagnostic report (with the JS stack) on SIGUSR2: stop() asks for one when the CLI ignores SIGINT
-    this.child = spawn(
+    const [program, ...pre] = opts.command ?? [
       process.execPath,
-      ['--report-on-signal', `--report-directory=${this.#reportDir}`, CLI, ...args],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, PORT_LINKER_LOG: 'debug', ...env, PORT_LINKER_HOME: this.home },
-      },
-    );
+      '--report-on-signal',
+      `--report-directory=${this.#reportDir}`,
+      CLI,
+    ];
+    this.child = spawn(program as string, [...pre, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PORT_LINKER_LOG: 'debug', ...env, PORT_LINKER_HOME: this.home },
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    });
     let buf = '';
     this.child.stdout?.setEncoding('utf8').on('data', (d: string) => {
       buf += d;

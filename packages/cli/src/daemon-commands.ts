@@ -2,7 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import type { CommandIo } from './commands/command-io.ts';
 import { errorLine } from './exit-codes.ts';
 import type { RunIo } from './run.ts';
-import { VERSION } from './version.ts';
+import { VERSION_LINE } from './version.ts';
 
 const lines = (v: string) => {
   const n = Number.parseInt(v, 10);
@@ -13,7 +13,7 @@ const lines = (v: string) => {
 /** The daemon's commands (`up`, `down`, `ls`, `logs`, `connect`, `disconnect`, `daemon ...`). */
 function buildCommands(io: CommandIo, done: (p: Promise<number>) => void): Command {
   const program = new Command('port-linker')
-    .version(VERSION, '-V, --version')
+    .version(VERSION_LINE, '-V, --version')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr, outputError: () => {} })
     .exitOverride()
     .showSuggestionAfterError(true);

@@ -26,7 +26,7 @@ const io: RunIo = {
 };
 /** `--version` alone: what commander prints for it, without loading a command (scripts and the daemon check ask). */
 async function printVersion(): Promise<number> {
-  process.stdout.write(`${(await import('./version.ts')).VERSION}\n`);
+  process.stdout.write(`${(await import('./version.ts')).VERSION_LINE}\n`);
   return 0;
 }
 const code =

@@ -17,7 +17,7 @@ import { BurstNotifier, desktopNotify, hasDisplay, openBrowser } from './notifie
 import { killLocalOwner } from './port-killer.ts';
 import { loadNamedProfiles } from './profile-hosts.ts';
 import { StatusView } from './status-view.ts';
-import { VERSION } from './version.ts';
+import { VERSION_LINE } from './version.ts';
 
 /** The process's outside world, injected so `run` is testable and free of import-time effects. */
 export interface RunIo {
@@ -37,7 +37,7 @@ export { VERSION } from './version.ts';
 export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: RunIo): Promise<number> {
   let cfg: CliConfig;
   try {
-    const parsed = parseCli(argv, env, VERSION, { out: io.stdout, err: io.stderr });
+    const parsed = parseCli(argv, env, VERSION_LINE, { out: io.stdout, err: io.stderr });
     if (parsed.kind === 'exit') return parsed.code;
     cfg = parsed.config;
   } catch (err) {

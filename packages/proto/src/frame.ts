@@ -1,3 +1,9 @@
+/**
+ * Version of the host <-> agent wire protocol (the frame layout and the message set in ARCHITECTURE.md). Frames of
+ * an unknown type are skipped, so adding a message keeps it; changing a payload's layout bumps it.
+ */
+export const WIRE_PROTOCOL_VERSION = 1;
+
 /** Bytes before every payload: [type:1][length:4 big-endian]. */
 export const FRAME_HEADER_SIZE = 5;
 
