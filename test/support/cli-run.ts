@@ -8,10 +8,19 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built CLI to completion (killed after `timeoutMs`, which fails the run: no command may hang). */
-export function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<CliResult> {
+/**
+ * Runs the built CLI to completion (killed after `timeoutMs`, which fails the run: no command may hang); `command`
+ * runs another port-linker (a standalone executable) instead.
+ */
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 60_000,
+  command: string[] = [process.execPath, CLI],
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const [program, ...pre] = command;
+    const child = spawn(program as string, [...pre, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env },
     });

@@ -29,12 +29,14 @@ async function printVersion(): Promise<number> {
   process.stdout.write(`${(await import('./version.ts')).VERSION_LINE}\n`);
   return 0;
 }
-const code =
-  argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')
-    ? await printVersion()
-    : COMMANDS.has(argv[0] ?? '')
-      ? await (await import('./daemon-commands.ts')).runCommand(argv, process.env, io)
-      : await (await import('./run.ts')).run(argv, process.env, io);
-process.exitCode = code;
-// stdout may still be draining into a pipe: exit once it is written
-process.stdout.write('', () => process.exit(code));
+async function dispatch(): Promise<number> {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) return printVersion();
+  if (COMMANDS.has(argv[0] ?? '')) return (await import('./daemon-commands.ts')).runCommand(argv, process.env, io);
+  return (await import('./run.ts')).run(argv, process.env, io);
+}
+// no top-level await: the standalone executable's bundle is CommonJS
+void dispatch().then((code) => {
+  process.exitCode = code;
+  // stdout may still be draining into a pipe: exit once it is written
+  process.stdout.write('', () => process.exit(code));
+});

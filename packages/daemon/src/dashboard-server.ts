@@ -43,6 +43,9 @@ const TYPES: Record<string, string> = {
 
 /** Where the built page is: next to the CLI bundle (dist/dashboard), or the repo's build when run from sources. */
 export function dashboardAssetsDir(): string | undefined {
+  // the standalone executable carries the page as SEA assets, written out on first use (cli/src/standalone-main.ts)
+  const standalone = (globalThis as Record<symbol, unknown>)[Symbol.for('port-linker.standalone-assets')];
+  if (typeof standalone === 'function') return join((standalone as () => string)(), 'dashboard');
   const here = dirname(fileURLToPath(import.meta.url));
   const candidates = [
     join(here, 'dashboard'), // packages/cli/dist/main.js

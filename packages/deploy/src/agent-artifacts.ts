@@ -60,7 +60,12 @@ export class AgentArtifacts {
    * file. This code runs from `packages/deploy/src/`, from the CLI bundle's `packages/cli/dist/` or from one of its
    * chunks in `packages/cli/dist/chunks/`, so a fixed relative path would be right for only some of them.
    */
-  static defaultDir(from: string = fileURLToPath(import.meta.url)): string {
+  static defaultDir(from?: string): string {
+    // the standalone executable carries them as SEA assets, written out on first use (cli/src/standalone-main.ts)
+    const standalone = (globalThis as Record<symbol, unknown>)[Symbol.for('port-linker.standalone-assets')];
+    if (from === undefined && typeof standalone === 'function')
+      return join((standalone as () => string)(), 'agent', 'dist') + sep;
+    from ??= fileURLToPath(import.meta.url);
     let dir = dirname(from);
     for (;;) {
       const candidate = join(dir, 'agent', 'dist');

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ControlClient, type DaemonPaths, daemonPaths, NoDaemonError } from '@port-linker/daemon/client';
+import { selfCommand } from '../self-command.ts';
 import { VERSION } from '../version.ts';
 
 /** What `GET /v1/status` says. */
@@ -58,8 +59,8 @@ export async function ensureDaemon(
   }
   status(`starting the daemon (state in ${paths.stateDir})`);
   const out = openSync(paths.out, 'a', 0o600);
-  const entry = process.argv[1] as string;
-  const child = spawn(process.execPath, [...process.execArgv, entry, 'daemon', 'run'], {
+  const self = selfCommand('daemon', 'run');
+  const child = spawn(self.program, self.args, {
     detached: true,
     stdio: ['ignore', out, out],
     env,

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { NoDaemonError } from '@port-linker/daemon/client';
+import { selfCommand } from '../self-command.ts';
 import { VERSION } from '../version.ts';
 import type { CommandIo } from './command-io.ts';
 import { clientFor, type DaemonStatus, ensureDaemon, versionProblem } from './daemon-client.ts';
@@ -53,9 +54,10 @@ async function stopDaemon(io: CommandIo): Promise<number> {
 }
 
 function serviceCommand(io: CommandIo) {
+  const self = selfCommand('daemon', 'run');
   return {
-    node: process.execPath,
-    args: [...process.execArgv, process.argv[1] as string, 'daemon', 'run'],
+    node: self.program,
+    args: self.args,
     ...(io.env.PORT_LINKER_HOME ? { stateHome: io.env.PORT_LINKER_HOME } : {}),
   };
 }
