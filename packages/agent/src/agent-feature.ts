@@ -33,7 +33,7 @@ export interface AgentFeature {
 }
 
 /**
- * Placeholder for the message types later issues implement (UDP forwarding, transport offers):
+ * Placeholder for the message types of a feature this agent leaves out (e.g. UDP forwarding, transport offers):
  * logged at debug and ignored, so a newer host talking to this agent degrades instead of failing.
  */
 export function reservedFeature(name: string, types: readonly Message['type'][]): AgentFeature {

@@ -8,7 +8,7 @@ const io = () => {
 };
 const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => parseCli(argv, env, '9.9.9', io().write);
 
-test('defaults follow PRODUCT.md', () => {
+test('defaults follow docs/PRODUCT.md section 2', () => {
   const r = parse(['dev@box']);
   assert.ok(r.kind === 'run');
   assert.deepEqual(

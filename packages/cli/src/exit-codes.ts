@@ -1,6 +1,6 @@
 import { ErrorCode, PortLinkerError } from '@port-linker/proto';
 
-/** Process exit codes (PRODUCT.md section 2). */
+/** Process exit codes (docs/PRODUCT.md, section 2). */
 export const ExitCode = { ok: 0, failure: 1, usage: 2, auth: 3, connect: 4 } as const;
 
 /** The one place that turns an error into an exit code. */

@@ -1,4 +1,4 @@
-/** Reconnect delays: 1 s doubling to 30 s, forever (PRODUCT.md section 4). */
+/** Reconnect delays: 1 s doubling to 30 s, forever (docs/PRODUCT.md, section 4). */
 export function backoffDelayMs(attempt: number, baseMs = 1000, maxMs = 30_000): number {
   return Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
 }

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * The state directory (PRODUCT.md section 9): `$PORT_LINKER_HOME`, else `$XDG_STATE_HOME/port-linker`, else
+ * The state directory (docs/PRODUCT.md, section 9): `$PORT_LINKER_HOME`, else `$XDG_STATE_HOME/port-linker`, else
  * `~/.local/state/port-linker`. Created mode 0700 on first use.
  */
 export function stateDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -18,7 +18,7 @@ function closeBound(b: Bound): void {
 /** What to do when the wanted local port is taken. */
 export type ConflictPolicy = 'remap' | 'skip' | 'kill';
 
-/** `forward_added` event fields (PRODUCT.md section 3). */
+/** `forward_added` event fields (docs/PRODUCT.md, section 3). */
 export interface ForwardAddedEvent {
   protocol: 'tcp' | 'udp';
   remote_addr: string;

@@ -15,7 +15,7 @@ const one = (body: string): Profile => {
 };
 const at = (line: number, col: number) => ({ file: 'port-linker.yml', line, col });
 
-test('the PRODUCT.md example loads to the expected profile', () => {
+test('the docs/PRODUCT.md section 9 example loads to the expected profile', () => {
   const loaded = parse(PRODUCT_EXAMPLE);
   assert.equal(loaded.file, 'port-linker.yml');
   assert.equal(loaded.profiles.length, 1);

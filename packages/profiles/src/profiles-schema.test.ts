@@ -33,7 +33,7 @@ test('the shipped schema is a valid draft-07 schema and the one the loader uses'
   assert.deepEqual(JSON.parse(readFileSync(exported, 'utf8')), schema);
 });
 
-test('the schema accepts the PRODUCT.md example', () => {
+test('the schema accepts the docs/PRODUCT.md section 9 example', () => {
   assert.equal(validate(parse(PRODUCT_EXAMPLE)), true, errors().join('; '));
 });
 

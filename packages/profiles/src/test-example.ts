@@ -1,4 +1,4 @@
-/** PRODUCT.md section 9's example, verbatim. */
+/** The profiles example of docs/PRODUCT.md, section 9, verbatim. */
 export const PRODUCT_EXAMPLE = `version: 1
 profiles:
   devbox:
