@@ -9,6 +9,7 @@ import { roundTripFigures, sequentialFigures } from './measure-latency.ts';
 import { packetSize, quicTwoProcess } from './measure-quic.ts';
 import { registryFigures } from './measure-registry.ts';
 import { concurrentFigures, rssWithForwards } from './measure-scale.ts';
+import { standaloneFigures } from './measure-standalone.ts';
 import { autoStartFigures, startToUsable } from './measure-startup.ts';
 import { iperfGbps } from './measure-throughput.ts';
 import { udpRate, udpRoundTrips } from './measure-udp.ts';
@@ -214,6 +215,22 @@ export const ROWS: Row[] = [
   },
   forwardTypeRow('socks', '-D', 'through a SOCKS5 proxy (curl --socks5-hostname)', dynamicForwardFigures),
   forwardTypeRow('reverse', '-R', 'from the remote through a reverse forward (curl there)', remoteForwardFigures),
+  {
+    id: 'standalone',
+    phase: 'solo',
+    sides: BOTH,
+    quick: true,
+    figures: [
+      { id: 'size', label: 'standalone executable size (OpenSSH: its ssh client binary)', unit: 'MB' },
+      {
+        id: 'version',
+        label: 'standalone `port-linker --version` (OpenSSH: `ssh -V`), median of 20',
+        unit: 'ms',
+        target: { kind: 'abs', op: '<', value: 150 },
+      },
+    ],
+    measure: (ctx) => standaloneFigures(ctx.side),
+  },
   {
     id: 'start-forward',
     phase: 'solo',

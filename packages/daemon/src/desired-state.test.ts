@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -53,6 +53,26 @@ test('the database is in WAL mode at the current schema version', () => {
     );
     db.close();
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the database and its WAL files are 0600 whatever the umask, also when the file existed world-readable', () => {
+  const dir = dirOf();
+  const umask = process.umask(0o022);
+  try {
+    const fresh = join(dir, 'fresh.db');
+    const state = new DesiredState(fresh);
+    state.database.exec('CREATE TABLE t (x); INSERT INTO t VALUES (1)');
+    for (const f of [fresh, `${fresh}-wal`]) assert.equal(statSync(f).mode & 0o777, 0o600, f);
+    state.close();
+    const old = join(dir, 'old.db');
+    writeFileSync(old, '');
+    chmodSync(old, 0o644);
+    new DesiredState(old).close();
+    assert.equal(statSync(old).mode & 0o777, 0o600);
+  } finally {
+    process.umask(umask);
     rmSync(dir, { recursive: true, force: true });
   }
 });

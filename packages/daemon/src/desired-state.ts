@@ -1,3 +1,4 @@
+import { chmodSync, closeSync, openSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import type { HostSpec } from './host-spec.ts';
 
@@ -40,6 +41,11 @@ export class DesiredState {
   readonly #db: DatabaseSync;
 
   constructor(path: string) {
+    if (path !== ':memory:') {
+      // private whatever the umask or the directory's mode (SQLite gives its -wal and -shm files the same mode)
+      closeSync(openSync(path, 'a', 0o600));
+      chmodSync(path, 0o600);
+    }
     this.#db = new DatabaseSync(path);
     this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 2000');
     this.#migrate();
