@@ -9,6 +9,7 @@ import { gunzipSync } from 'node:zlib';
 import { encodeMessage, type Message, MessageDecoder, type MessageOf } from '@port-linker/proto';
 import { waitFor } from './harness/index.ts';
 import { AGENT_DIST, builtExecutable, ensureAgentBundle } from './support/agent-bundle.ts';
+import { OLDEST_REMOTE_NODE, registryNode } from './support/old-node.ts';
 
 /** The agent as a local child process on pipes (what sshd gives it), every stdout byte decoded. */
 function runLocal(argv: string[]) {
@@ -95,6 +96,24 @@ describe('agent on stdio pipes (bundled agent.cjs under node)', () => {
     assert.equal(agent.decoder.bufferedBytes, 0);
     assert.equal(agent.messages[0]?.m.type, 'AgentHello');
     assert.equal(agent.stderr, '');
+  });
+});
+
+describe(`agent.cjs under the oldest Node a remote may have (${OLDEST_REMOTE_NODE}, from the npm registry)`, () => {
+  test('hello, pong, a watch delta for a new listener, clean exit on EOF', async (t) => {
+    if (process.platform !== 'linux' || process.arch !== 'x64') return t.skip('the registry Node fetched is linux-x64');
+    const node = registryNode();
+    assert.equal(spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim(), `v${OLDEST_REMOTE_NODE}`);
+    const agent = runLocal([node, ensureAgentBundle(), '--silence-timeout-ms', '20000']);
+    t.after(() => agent.child.kill());
+    agent.send({ type: 'Ping', value: 18n });
+    const latencies = await watchLatencies(agent, 3);
+    assert.ok((latencies[1] ?? Infinity) < 1000, `latencies ${latencies.join(' ')}`);
+    agent.child.stdin.end();
+    assert.equal(await agent.exited, 0, agent.stderr);
+    assert.equal(agent.messages[0]?.m.type, 'AgentHello');
+    assert.ok(agent.messages.some(({ m }) => m.type === 'Pong' && m.value === 18n));
+    assert.equal(agent.stderr, '', 'no warning from the old Node');
   });
 });
 
