@@ -1,7 +1,14 @@
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { HostOptions } from '@port-linker/engine';
-import { findProfileFile, loadProfiles, ProfileError, sshOptionArgs, toHostOptions } from '@port-linker/profiles';
+import {
+  findProfileFile,
+  loadProfiles,
+  ProfileError,
+  refuseUntrustedCommands,
+  sshOptionArgs,
+  toHostOptions,
+} from '@port-linker/profiles';
 import { parseTarget, type ResolvedHost, resolveHost } from '@port-linker/ssh';
 
 /** A saved profile ready for the engine. */
@@ -34,6 +41,11 @@ export async function loadNamedProfiles(
     );
   }
   const { profiles } = loadProfiles(path, { home });
+  refuseUntrustedCommands(
+    path,
+    profiles.filter((p) => names.includes(p.name)),
+    file !== undefined,
+  );
   return names.map((name) => {
     const p = profiles.find((x) => x.name === name);
     if (!p) {

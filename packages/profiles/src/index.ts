@@ -26,4 +26,5 @@ export {
   type Transport,
 } from './profile.ts';
 export { ProfileError } from './profile-error.ts';
+export { refuseUntrustedCommands } from './project-trust.ts';
 export { PROFILES_SCHEMA, profilesValidator } from './schema-validator.ts';

@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { dirname } from 'node:path';
 import type { HostSpec } from '@port-linker/daemon/client';
-import { findProfileFile, loadProfiles, type Profile } from '@port-linker/profiles';
+import { findProfileFile, loadProfiles, type Profile, refuseUntrustedCommands } from '@port-linker/profiles';
 import type { CommandIo } from './command-io.ts';
 import { absolutePath, addAndWait } from './connect-command.ts';
 import { UsageError } from './down-command.ts';
@@ -80,6 +80,7 @@ export async function upCommand(
           return p;
         });
   if (chosen.length === 0) throw new UsageError(`up: ${file} has no profiles`);
+  refuseUntrustedCommands(file, chosen, opts.file !== undefined);
   return addAndWait(
     chosen.map((p) => specOfProfile(p, file)),
     io,
