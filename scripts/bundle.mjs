@@ -33,6 +33,7 @@ const common = { bundle: true, platform: 'node', target: 'node18', logLevel: 'wa
 const QUIC_ADDONS = { 'linux-x64': '@matrixai/quic-linux-x64' };
 
 /**
+ * Vendor patches Q4, Q5 (docs/vendor-patches.md).
  * Replaces @matrixai/quic's native loader (dist/native/quiche.js: `createRequire(import.meta.url)` of a package
  * name, impossible in a CJS bundle or a single executable) with one that `process.dlopen`s the path the agent put
  * in a global before requiring the bundle (the addon travels as its own content-addressed file).

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import type { AgentOptions } from './agent-options.ts';
 import type { QuicListener, QuicLoader } from './transport-feature.ts';
 
-/** Where agent-quic.cjs finds its addon path (see scripts/bundle.mjs `quicAddonFromPath`). */
+/** Where agent-quic.cjs finds its addon path (scripts/bundle.mjs `quicAddonFromPath`; docs/vendor-patches.md Q4). */
 const ADDON_PATH_KEY = Symbol.for('port-linker.quic-addon');
 
 /** SEA asset names of the QUIC bundle and this platform's addon (scripts/build-agents.mjs embeds them). */

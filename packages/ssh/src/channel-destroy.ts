@@ -1,3 +1,4 @@
+// Vendor patch S6 (ssh2@1.17.0 Channel#destroy): see docs/vendor-patches.md.
 import type { ClientChannel } from 'ssh2';
 
 /**
@@ -6,7 +7,7 @@ import type { ClientChannel } from 'ssh2';
  * an ERR_STREAM_ALREADY_FINISHED error (stack trace and message formatting) only to drop it. That was ~3 % of the
  * host's CPU per forwarded connection.
  */
-const SSH2_DESTROY = 'destroy(){this.end();this.close();returnthis;}';
+export const SSH2_DESTROY = 'destroy(){this.end();this.close();returnthis;}';
 
 interface ChannelInternals {
   readonly writableFinished: boolean;

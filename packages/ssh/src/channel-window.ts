@@ -1,3 +1,4 @@
+// Vendor patches S3, S4 (ssh2@1.17.0 channel window constant and internals): see docs/vendor-patches.md.
 import type { ClientChannel } from 'ssh2';
 
 /** ssh2's own receive window per channel (lib/Channel.js MAX_WINDOW, hard-coded). */

@@ -1,3 +1,4 @@
+// Vendor patch S5 (ssh2@1.17.0 cipher allocPacket): see docs/vendor-patches.md.
 import { randomFillSync } from 'node:crypto';
 import type { Client } from 'ssh2';
 
@@ -24,7 +25,7 @@ function fillPadding(packet: Buffer, offset: number, length: number): void {
  * The exact allocPacket ssh2 1.x has in its cipher classes (whitespace removed), with the block size and
  * the trailer it reserves as groups. Only a method that matches is replaced, so a changed ssh2 keeps its own.
  */
-const ALLOC_PACKET =
+export const ALLOC_PACKET =
   /^allocPacket\(payloadLen\)\{letpktLen=4\+1\+payloadLen;letpadLen=(\d+)-\(\(pktLen-4\)&\(\1-1\)\);if\(padLen<4\)padLen\+=\1;pktLen\+=padLen;constpacket=Buffer\.allocUnsafe\(pktLen(?:\+(\d+)(?:\/\*\w+\*\/)?)?\);writeUInt32BE\(packet,pktLen-4,0\);packet\[4\]=padLen;randomFillSync\(packet,5\+payloadLen,padLen\);returnpacket;\}$/;
 
 const patched = new WeakSet<object>();

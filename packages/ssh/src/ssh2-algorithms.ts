@@ -1,3 +1,4 @@
+// Vendor patches S1, S2 (ssh2@1.17.0 lib/protocol/constants.js and crypto.js): see docs/vendor-patches.md.
 import constants from 'ssh2/lib/protocol/constants.js';
 import crypto from 'ssh2/lib/protocol/crypto.js';
 import { SshUsageError } from './errors.ts';

@@ -1,3 +1,4 @@
+// Vendor patches S1, S2 (ssh2@1.17.0 lib/protocol/constants.js and crypto.js): see docs/vendor-patches.md.
 /** Internal ssh2 modules read for facts ssh2 exposes no public API for (algorithm lists, native binding). */
 declare module 'ssh2/lib/protocol/constants.js' {
   const constants: {

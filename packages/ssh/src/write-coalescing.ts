@@ -1,3 +1,4 @@
+// Vendor patch S7 (ssh2@1.17.0 writes one sock.write per packet): see docs/vendor-patches.md.
 import type { Writable } from 'node:stream';
 
 /** Writes at least this big (bulk data packets) start a coalescing tick; smaller ones go out at once. */

@@ -1,3 +1,4 @@
+// Vendor patches Q1, Q2, Q5 (@matrixai/quic@2.0.9 connection internals, event names): see docs/vendor-patches.md.
 // Trims @matrixai/quic's per-packet JavaScript work from outside, on one QUICConnection at a time. Written
 // for @matrixai/quic 2.0.9 (dist/QUICConnection.js); each patch checks the internals it relies on and leaves
 // the stock path in place when the library has another shape. See ARCHITECTURE.md "Transports" (quic).
@@ -10,12 +11,14 @@ export const QUIC_FAST_PATH_FOR = '@matrixai/quic 2.0.9';
  * Swaps the connection's receive lock (an @matrixai/async-locks Lock: every acquisition builds a
  * Timer, AbortSignals and a timeout error with a captured stack, ~20% of the CPU per packet) for a
  * plain promise-chain mutex with the same mutual exclusion. The first holder waits for the old lock.
+ * Returns false (nothing changed) when the connection has no such lock.
  */
-export function lightenConnection(conn: QUICConnection): void {
+export function lightenConnection(conn: QUICConnection): boolean {
   const c = conn as unknown as {
-    recvLock: { withF: (f: () => Promise<unknown>) => Promise<unknown>; waitForUnlock?: () => Promise<void> };
+    recvLock?: { withF: (f: () => Promise<unknown>) => Promise<unknown>; waitForUnlock?: () => Promise<void> };
   };
   const old = c.recvLock;
+  if (typeof old?.withF !== 'function') return false;
   let tail: Promise<unknown> = old.waitForUnlock
     ? Promise.resolve(old.waitForUnlock()).catch(() => {})
     : Promise.resolve();
@@ -27,6 +30,7 @@ export function lightenConnection(conn: QUICConnection): void {
       return run;
     },
   };
+  return true;
 }
 
 interface HostPort {

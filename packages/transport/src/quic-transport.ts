@@ -1,3 +1,4 @@
+// Vendor patches Q3, Q6 (@matrixai/quic@2.0.9 UDP socket buffers, error descriptions): see docs/vendor-patches.md.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
@@ -75,18 +76,20 @@ export function hostPackets(host: string): QuicTuning {
  * Raises the UDP socket's kernel buffers: at the default (212 KiB, three 64 KiB datagrams) a burst of big
  * packets overflows the receiver and quiche sees loss. `owner` is a QUICServer or QUICClient (their `socket`
  * is a QUICSocket whose `socket` is the dgram.Socket); a library without that shape is left as it is.
+ * Returns whether the sizes were set (false: nothing asked, another shape, or the kernel refused).
  */
-function raiseSocketBuffers(owner: unknown, bytes: number | undefined): void {
-  if (!bytes) return;
+export function raiseSocketBuffers(owner: unknown, bytes: number | undefined): boolean {
+  if (!bytes) return false;
   const udp = (owner as { socket?: { socket?: { setRecvBufferSize?: unknown } } }).socket?.socket as
     | { setRecvBufferSize(n: number): void; setSendBufferSize(n: number): void }
     | undefined;
-  if (typeof udp?.setRecvBufferSize !== 'function') return;
+  if (typeof udp?.setRecvBufferSize !== 'function') return false;
   try {
     udp.setRecvBufferSize(bytes);
     udp.setSendBufferSize(bytes);
+    return true;
   } catch {
-    // not permitted or not bound: the defaults stay
+    return false; // not permitted or not bound: the defaults stay
   }
 }
 
@@ -307,7 +310,7 @@ export async function connectQuicTransport(o: QuicConnectOptions): Promise<Strea
         "the agent's certificate does not match the fingerprint it offered over SSH: refused",
         { cause },
       );
-    // the library's errors carry their text in a static `description`, with an empty message
+    // the library's errors carry their text in a static `description`, with an empty message (vendor patch Q6)
     const why =
       (cause as Error).message ||
       ((cause as { constructor?: { description?: unknown } }).constructor?.description as string | undefined) ||
