@@ -324,6 +324,20 @@ export class RemoteHost {
     await gone;
   }
 
+  /**
+   * Restarts the sshd listener the way a service manager does (`systemctl restart ssh`: SIGTERM to the listener
+   * only): connected sessions live on, new connections meet the new sshd.
+   */
+  async restartSshdListener(): Promise<void> {
+    const sshd = this.#sshd;
+    if (!sshd?.pid) return this.startSshd();
+    this.#sshd = undefined;
+    const gone = new Promise((r) => (hasExited(sshd) ? r(null) : sshd.once('exit', r)));
+    sshd.kill('SIGTERM');
+    await gone;
+    await this.startSshd();
+  }
+
   /** What sshd logged so far. */
   sshdLog(): string {
     try {
