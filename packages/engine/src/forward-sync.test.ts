@@ -143,3 +143,134 @@ test('a stopped forward leaves the desired set until started; unknown or twice-s
   assert.equal(await s.start('auto/tcp/3000'), false, 'not stopped any more');
   assert.deepEqual(s.stopped(), []);
 });
+
+/** A ForwardSync for `host` (ssh_config forward values) over a manager that records what it is asked to have. */
+function configSync(host: Partial<ResolvedHost>, options: Partial<HostOptions> = {}, skipped: string[] = []) {
+  const calls: ForwardSpec[][] = [];
+  const manager = {
+    sync: async (specs: ForwardSpec[]) => void calls.push(specs),
+    isSkipped: (key: string) => skipped.includes(key),
+  } as unknown as ForwardManager;
+  const log = { log() {}, warn() {}, error() {}, info() {} };
+  const s = new ForwardSync({ ...OPTIONS, auto: false, localForwards: [], ...options }, host as ResolvedHost, {
+    manager,
+    filter: PortFilter.fromOptions({ defaultExcludes: true }),
+    log,
+  });
+  const desired = () => calls.at(-1) ?? [];
+  const last = () => desired().map((f) => `${f.key} ${f.bind.join(',')}${f.dynamic ? ' socks' : ''}`);
+  return { s, desired, last };
+}
+
+test('ssh_config LocalForward, DynamicForward and RemoteForward become forwards, before the command line’s', async () => {
+  const { s, desired, last } = configSync(
+    {
+      localForwards: ['8443 localhost:443', '/tmp/pl-db.sock /run/postgresql/.s.PGSQL.5432'],
+      dynamicForwards: ['1080'],
+      remoteForwards: ['9000 localhost:3000', '0 /run/app.sock'],
+    },
+    { localForwards: ['7000:db:5432'], dynamicForwards: ['127.0.0.1:1081'], remoteForwards: ['9001:localhost:3001'] },
+  );
+  await s.resync();
+  assert.deepEqual(last(), [
+    'explicit/127.0.0.1:8443 127.0.0.1,::1',
+    'explicit/unix:/tmp/pl-db.sock ',
+    'explicit/127.0.0.1:7000 127.0.0.1,::1',
+    'dynamic/127.0.0.1:1080 127.0.0.1,::1 socks',
+    'dynamic/127.0.0.1:1081 127.0.0.1 socks',
+  ]);
+  const [https, sockFwd] = desired();
+  assert.deepEqual([https?.remoteHost, https?.remotePort, https?.requireLocalPort], ['localhost', 443, true]);
+  assert.deepEqual([sockFwd?.localPath, sockFwd?.remotePath], ['/tmp/pl-db.sock', '/run/postgresql/.s.PGSQL.5432']);
+  assert.deepEqual(
+    s.remote.map((r) => [r.key, r.bindAddress, r.port, r.target]),
+    [
+      ['remote/localhost:9000', 'localhost', 9000, { kind: 'tcp', host: 'localhost', port: 3000 }],
+      ['remote/localhost:0', 'localhost', 0, { kind: 'unix', path: '/run/app.sock' }],
+      ['remote/localhost:9001', 'localhost', 9001, { kind: 'tcp', host: 'localhost', port: 3001 }],
+    ],
+  );
+});
+
+test('a junk ssh_config forward line is a UsageError naming it', () => {
+  assert.throws(() => configSync({ localForwards: ['8443'] }), { name: 'UsageError', message: /-L 8443:/ });
+  assert.throws(() => configSync({ localForwards: [], remoteForwards: ['x:1 y'] }), { name: 'UsageError' });
+});
+
+test('ClearAllForwardings yes drops the config lines and the command line’s -L, -D and -R; mirroring goes on', async () => {
+  const { s, last } = configSync(
+    {
+      clearAllForwardings: true,
+      localForwards: ['8443 localhost:443'],
+      dynamicForwards: ['1080'],
+      remoteForwards: ['9000 localhost:3000'],
+    },
+    { auto: true, localForwards: ['7000:db:5432'], dynamicForwards: ['1081'], remoteForwards: ['9001:localhost:3001'] },
+  );
+  s.apply({ type: 'ScanDelta', full: true, added: [sock('tcp', 3000)], removed: [] });
+  await s.resync();
+  assert.deepEqual(last(), ['auto/tcp/3000 127.0.0.1']);
+  assert.deepEqual(s.remote, []);
+  // without it the same options give every forward (the drop is the option's doing)
+  const kept = configSync(
+    { localForwards: ['8443 localhost:443'], dynamicForwards: ['1080'], remoteForwards: ['9000 localhost:3000'] },
+    { localForwards: ['7000:db:5432'], dynamicForwards: ['1081'], remoteForwards: ['9001:localhost:3001'] },
+  );
+  await kept.s.resync();
+  assert.equal(kept.last().length, 4);
+  assert.equal(kept.s.remote.length, 2);
+});
+
+test('GatewayPorts yes: -L and -D without a bind address listen on every interface; written addresses and mirrored ports do not change', async () => {
+  const { s, last } = configSync(
+    {
+      gatewayPorts: true,
+      localForwards: ['8443 localhost:443', 'localhost:8444 localhost:444', '10.1.2.3:8445 localhost:445'],
+      dynamicForwards: ['1080'],
+      remoteForwards: ['9000 localhost:3000'],
+    },
+    { auto: true, localForwards: ['7000:db:5432'] },
+  );
+  s.apply({ type: 'ScanDelta', full: true, added: [sock('tcp', 3000)], removed: [] });
+  await s.resync();
+  assert.deepEqual(last(), [
+    'explicit/*:8443 0.0.0.0,::',
+    'explicit/127.0.0.1:8444 127.0.0.1,::1',
+    'explicit/10.1.2.3:8445 10.1.2.3',
+    'explicit/*:7000 0.0.0.0,::',
+    'dynamic/*:1080 0.0.0.0,:: socks',
+    'auto/tcp/3000 127.0.0.1',
+  ]);
+  // -R is the server's GatewayPorts business: the request still names localhost
+  assert.deepEqual(
+    s.remote.map((r) => r.bindAddress),
+    ['localhost'],
+  );
+  // forwards added at run time follow the same rule, and are removed by the same text
+  const key = await s.addForward('7100:localhost:80');
+  assert.equal(key, 'explicit/*:7100');
+  assert.ok(last().includes('explicit/*:7100 0.0.0.0,::'));
+  assert.equal(await s.removeForward('7100:localhost:80'), true);
+  assert.ok(!last().some((l) => l.startsWith('explicit/*:7100')));
+  // without GatewayPorts the same line is loopback only
+  const plain = configSync({ localForwards: ['8443 localhost:443'] });
+  await plain.s.resync();
+  assert.deepEqual(plain.last(), ['explicit/127.0.0.1:8443 127.0.0.1,::1']);
+});
+
+test('failedExplicit lists the config and command-line forwards the manager skipped, not stopped ones', async () => {
+  const { s } = configSync({ localForwards: ['8443 localhost:443'], dynamicForwards: ['1080'] }, {}, [
+    'explicit/127.0.0.1:8443',
+    'dynamic/127.0.0.1:1080',
+  ]);
+  await s.resync();
+  assert.deepEqual(
+    s.failedExplicit().map((f) => f.key),
+    ['explicit/127.0.0.1:8443', 'dynamic/127.0.0.1:1080'],
+  );
+  assert.equal(await s.stop('dynamic/127.0.0.1:1080'), true);
+  assert.deepEqual(
+    s.failedExplicit().map((f) => f.key),
+    ['explicit/127.0.0.1:8443'],
+  );
+});

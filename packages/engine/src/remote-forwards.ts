@@ -113,14 +113,12 @@ export class RemoteForwards {
     const target = describeRemoteTarget(spec.target);
     try {
       let port = 0;
-      if (spec.path !== undefined) {
-        await conn.forwardInUnix(spec.path);
-        this.#listening.set(spec.path, { spec, port: 0 });
-      } else {
-        port = await conn.forwardIn(spec.bindAddress, spec.port);
-        this.#listening.set(`${spec.bindAddress}:${port}`, { spec, port });
-      }
+      if (spec.path !== undefined) await conn.forwardInUnix(spec.path);
+      else port = await conn.forwardIn(spec.bindAddress, spec.port);
+      // a grant for a link detached meanwhile: its listener went with it (and #listening is the next link's)
       if (this.#conn !== conn) return;
+      if (spec.path !== undefined) this.#listening.set(spec.path, { spec, port: 0 });
+      else this.#listening.set(`${spec.bindAddress}:${port}`, { spec, port });
       this.#failed.delete(spec.key);
       this.#emit('remote_forward_added', {
         bind_addr: spec.bindAddress,

@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { duplexPair } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { type ConflictEvent, type ForwardAddedEvent, ForwardManager } from './forward-manager.ts';
-import type { ForwardSpec } from './forward-spec.ts';
-import type { Dialer } from './tcp-forward.ts';
+import { type ForwardSpec, parseLocalForward } from './forward-spec.ts';
+import type { Dialer, UnixDialer } from './tcp-forward.ts';
 
 // Unit tests: the "remote" is a local echo server and the dialer a plain TCP connect.
 let echo: Server;
@@ -174,6 +178,115 @@ describe('ForwardManager', () => {
     await new Promise((r) => setTimeout(r, 100));
     m.setDialer(dialTcp);
     assert.equal((await pending).toString(), 'queued');
+    await m.close();
+  });
+});
+
+describe('ForwardManager: Unix socket local forwards (-L /local.sock:...)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pl-fm-unix-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  let n = 0;
+  const sockPath = () => join(dir, `l${++n}.sock`);
+
+  /** A unix dialer that records the paths asked for and answers with an echo stream. */
+  function fakeUnixDialer(): { dial: UnixDialer; paths: string[] } {
+    const paths: string[] = [];
+    const dial: UnixDialer = async (path) => {
+      paths.push(path);
+      const [near, far] = duplexPair();
+      far.on('data', (d: Buffer) => far.write(d));
+      far.on('end', () => far.end());
+      return near;
+    };
+    return { dial, paths };
+  }
+  /** A TCP dialer that must not be used. */
+  const tcpCalls: string[] = [];
+  const noTcp: Dialer = async (host, port) => {
+    tcpCalls.push(`${host}:${port}`);
+    throw new Error('the TCP dialer was used');
+  };
+
+  async function unixRoundTrip(path: string, data: string): Promise<string> {
+    const s = connect({ path, allowHalfOpen: true });
+    const chunks: Buffer[] = [];
+    s.on('data', (d: Buffer) => chunks.push(d));
+    await once(s, 'connect');
+    s.end(data);
+    await once(s, 'end');
+    s.destroy();
+    return Buffer.concat(chunks).toString();
+  }
+
+  test('a connection to the local socket reaches the unix dialer with the remote path; close removes the file', async () => {
+    const local = sockPath();
+    const m = new ForwardManager({ conflict: 'remap' });
+    const unix = fakeUnixDialer();
+    tcpCalls.length = 0;
+    m.setDialer(noTcp, unix.dial);
+    const added: ForwardAddedEvent[] = [];
+    m.on('forward_added', (e) => added.push(e));
+    const spec = parseLocalForward(`${local}:/var/run/docker.sock`);
+    await m.sync([spec]);
+    assert.equal(statSync(local).isSocket(), true);
+    assert.equal(statSync(local).mode & 0o777, 0o600, 'default StreamLocalBindMask');
+    assert.deepEqual(
+      added.map((e) => [e.local_port, e.local_path, e.remote_path, e.type]),
+      [[0, local, '/var/run/docker.sock', 'local']],
+    );
+    assert.equal(await unixRoundTrip(local, 'ping'), 'ping');
+    assert.deepEqual(unix.paths, ['/var/run/docker.sock']);
+    assert.deepEqual(tcpCalls, []);
+    assert.equal(m.list()[0]?.stats.total, 1);
+    await m.close();
+    assert.equal(existsSync(local), false, 'the socket file is removed on close');
+  });
+
+  test('a local socket to host:port dials TCP on the remote; unixBind sets the file mode', async () => {
+    const local = sockPath();
+    const m = new ForwardManager({ conflict: 'remap', unixBind: { mask: 0o002 } });
+    const unix = fakeUnixDialer();
+    m.setDialer(dialTcp, unix.dial);
+    await m.sync([parseLocalForward(`${local}:127.0.0.1:${echoPort}`)]);
+    assert.equal(statSync(local).mode & 0o777, 0o664);
+    assert.equal(await unixRoundTrip(local, 'over tcp'), 'over tcp');
+    assert.deepEqual(unix.paths, [], 'no unix dial for a host:port target');
+    await m.close();
+    assert.equal(existsSync(local), false);
+  });
+
+  test('a local socket another process listens on is skipped with a conflict, and left to it', async () => {
+    const local = sockPath();
+    const squatter = createServer((c) => c.on('error', () => {}).end('squatter')).listen(local);
+    await once(squatter, 'listening');
+    const m = new ForwardManager({ conflict: 'remap' });
+    const conflicts: ConflictEvent[] = [];
+    m.on('conflict', (e) => conflicts.push(e));
+    const spec = parseLocalForward(`${local}:/remote.sock`);
+    await m.sync([spec]);
+    await m.sync([spec]);
+    assert.equal(conflicts.length, 1, 'reported once');
+    assert.equal(conflicts[0]?.action, 'skip');
+    assert.match(conflicts[0]?.reason ?? '', /StreamLocalBindUnlink=yes/);
+    assert.equal(m.isSkipped(spec.key), true);
+    assert.equal(m.list().length, 0);
+    await m.close();
+    assert.equal(await unixRoundTrip(local, ''), 'squatter', 'the other listener still owns the path');
+    squatter.close();
+  });
+
+  test('without a unix dialer, a connection to a remote-socket forward is closed and counted as failed', async () => {
+    const local = sockPath();
+    const logs: string[] = [];
+    const m = new ForwardManager({ conflict: 'remap', log: (_l, msg) => void logs.push(msg) });
+    m.setDialer(dialTcp);
+    await m.sync([parseLocalForward(`${local}:/remote.sock`)]);
+    const s = connect(local);
+    s.on('error', () => {});
+    s.resume();
+    await once(s, 'close');
+    assert.equal(m.list()[0]?.stats.failed, 1);
+    assert.deepEqual(logs, [`${local} -> /remote.sock: this link cannot open Unix sockets on the remote`]);
     await m.close();
   });
 });
