@@ -19,7 +19,7 @@ async function linkDown(runs: number, ctx: FaultContext): Promise<RunResult[]> {
   const outageMs = ctx.quick ? 5000 : 30_000;
   // every key is offered to every host: more tries than sshd's default 6
   const hosts = await Promise.all(
-    Array.from({ length: HOSTS }, () => RemoteHost.start({ sshdConfig: ['MaxAuthTries 20'] })),
+    Array.from({ length: HOSTS }, () => RemoteHost.start({ sshdConfig: ['MaxAuthTries 20'], quietShell: true })),
   );
   const dir = mkdtempSync(join(tmpdir(), 'pl-faults-link-'));
   const knownHosts = join(dir, 'known_hosts');
@@ -64,11 +64,16 @@ async function linkDown(runs: number, ctx: FaultContext): Promise<RunResult[]> {
         const kept = listenerCount(pid);
         await new Promise((res) => setTimeout(res, Math.max(0, outageMs - (performance.now() - downAt))));
         await Promise.all(hosts.map((h) => h.linkUp()));
+        const upAt = Date.now();
         const recoveryMs = await until(
           async () => (await Promise.all(locals.map((p) => echoes(p)))).every(Boolean),
           'every forward answering',
           120_000,
         );
+        if (process.env.FAULTS_DEBUG && recoveryMs > 3000) {
+          const since = new Date(upAt - outageMs - 2000).toISOString();
+          for (const e of cli.events.filter((x) => x.ts >= since)) ctx.log(`  ${JSON.stringify(e)}`);
+        }
         const problems = [
           ...(during === 'hung' ? ['a connection during the outage hung 15 s'] : []),
           ...(kept !== listeners ? [`listeners during the outage ${listeners} -> ${kept}`] : []),

@@ -12,7 +12,7 @@ export interface Mirror {
 }
 
 export async function mirror(): Promise<Mirror> {
-  const host = await RemoteHost.start();
+  const host = await RemoteHost.start({ quietShell: true });
   const svc = await host.serve('tcp-echo', 0, '127.0.0.1');
   const cli = CliProcess.against(host, [], { PORT_LINKER_LOG: 'info' });
   const fwd = await cli.forwardFor(svc.port);

@@ -146,7 +146,7 @@ export const PROCESS_FAULTS: FaultRow[] = [
 
 /** `up -f` a profile, then per run: kill -9 the daemon, `up` again, time until the forward answers on its port. */
 async function daemonKills(runs: number): Promise<RunResult[]> {
-  const host = await RemoteHost.start();
+  const host = await RemoteHost.start({ quietShell: true });
   const svc = await host.serve('tcp-echo', 0, '127.0.0.1');
   const dir = mkdtempSync(join(tmpdir(), 'pl-faults-daemon-'));
   const env = { PORT_LINKER_HOME: join(dir, 'state'), PORT_LINKER_LOG: undefined, XDG_RUNTIME_DIR: undefined };

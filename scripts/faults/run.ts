@@ -1,6 +1,7 @@
 // `npm run faults [-- --quick] [--only id,id] [--runs N]`: every fault injected for real (real sshds in network
 // namespaces, real signals, real links taken down), each repeated; prints the table (fault, runs, passed, recovery
 // p50/max, bytes lost) and writes it with every run to bench/faults/<date>.json. As root (namespaces).
+// FAULTS_DEBUG=1 logs the events around a run that missed its recovery goal (link-down).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';

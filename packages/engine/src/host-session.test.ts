@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import { ForwardManager, PortFilter } from '@port-linker/forward';
-import type { ResolvedHost, SshConnection } from '@port-linker/ssh';
+import { ConnectError, type ResolvedHost, type SshConnection } from '@port-linker/ssh';
 import type { EventFields, EventName } from './events.ts';
 import type { HostOptions } from './host-options.ts';
 import { HostSession } from './host-session.ts';
@@ -41,10 +41,18 @@ const OPTIONS: HostOptions = {
   defaultExcludes: true,
   logLevel: 'info',
 };
-const HOST = { user: 'dev', hostname: 'box', port: 22, localForwards: [], alias: 'box' } as unknown as ResolvedHost;
+const HOST = {
+  user: 'dev',
+  hostname: 'box',
+  port: 22,
+  localForwards: [],
+  alias: 'box',
+  proxyJump: [],
+} as unknown as ResolvedHost;
 const quiet = { log() {}, warn() {}, info() {}, error() {} };
 
-function session() {
+function session(opts: { refuseFirst?: number; reachable?: () => Promise<boolean> } = {}) {
+  let refusals = opts.refuseFirst ?? 0;
   const conns: FakeConnection[] = [];
   const events: Array<{ event: EventName } & Record<string, unknown>> = [];
   let changed: () => void = () => {};
@@ -57,11 +65,14 @@ function session() {
     manager: new ForwardManager({ conflict: 'remap' }),
     filter: PortFilter.fromOptions({ defaultExcludes: true }),
     connect: (async () => {
+      if (refusals-- > 0) throw new ConnectError('box', 'connect ECONNREFUSED 10.0.0.2:22', 'ECONNREFUSED');
       const c = new FakeConnection();
       conns.push(c);
       return c as unknown as SshConnection;
     }) as never,
     backoff: () => 60_000, // a reconnect that waits out its backoff would time the test out
+    reachable: opts.reachable ?? (async () => false),
+    persistent: true,
   });
   /** Resolves once an event `name` has been emitted `count` times. */
   const seen = (name: EventName, count = 1) =>
@@ -108,6 +119,36 @@ test('after a wake-up a dead link is dropped at once and rebuilt without waiting
   await seen('reconnected');
   assert.equal(conns.length, 2, 'a second connection');
   assert.equal(events.filter((e) => e.event === 'connected').length, 2);
+  stop.abort();
+  await running;
+});
+
+test('a stalled channel open checks the link at once; a dead one is rebuilt', async () => {
+  const { s, conns, events, seen } = session({ reachable: async () => true });
+  const stop = new AbortController();
+  const running = s.run(stop.signal);
+  await seen('connected');
+  (conns[0] as FakeConnection).alive = false;
+  conns[0]?.emit('stalled', 'channel open unanswered for 3 s');
+  await seen('disconnected');
+  assert.equal(events.find((e) => e.event === 'health_check')?.trigger, 'channel open unanswered for 3 s');
+  await seen('reconnected'); // the 60 s backoff cut short: the server answers a TCP connect
+  assert.equal(conns.length, 2);
+  stop.abort();
+  await running;
+});
+
+test('after a refused connect, the backoff ends once the server answers a TCP connect (probed every second)', async () => {
+  let probes = 0;
+  const { s, conns, events, seen } = session({ refuseFirst: 1, reachable: async () => ++probes >= 2 });
+  const stop = new AbortController();
+  const t0 = Date.now();
+  const running = s.run(stop.signal);
+  await seen('connected');
+  assert.equal(events.filter((e) => e.event === 'reconnecting').length, 1, 'one failed attempt');
+  assert.equal(probes, 2, 'the second probe answered');
+  assert.ok(Date.now() - t0 < 10_000, 'well before the 60 s backoff');
+  assert.equal(conns.length, 1);
   stop.abort();
   await running;
 });

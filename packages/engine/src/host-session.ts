@@ -1,6 +1,7 @@
+import { connect as netConnect } from 'node:net';
 import type { ForwardSpec } from '@port-linker/forward';
 import { ErrorCode, PortLinkerError } from '@port-linker/proto';
-import { connect, type ResolvedHost, type SshConnection } from '@port-linker/ssh';
+import { ConnectError, connect, type ResolvedHost, type SshConnection } from '@port-linker/ssh';
 import { AgentSupervisor } from './agent-supervisor.ts';
 import { backoffDelayMs, sleep } from './backoff.ts';
 import { ForwardSync } from './forward-sync.ts';
@@ -29,6 +30,8 @@ export class HostSession {
   #conn: SshConnection | undefined;
   /** Aborted to cut a reconnect backoff short (a wake-up: the network may be back). */
   #wakeup = new AbortController();
+  /** The link check a stalled channel open started, while it runs (one at a time). */
+  #stallCheck: Promise<void> | undefined;
 
   /** `host` is the resolved ssh target; explicit forwards are parsed here (UsageError on junk). */
   constructor(cfg: HostOptions, host: ResolvedHost, deps: SessionDeps) {
@@ -90,10 +93,32 @@ export class HostSession {
     if (!alive) conn.abandon(`no answer within ${CHECK_TIMEOUT_MS / 1000} s after a ${trigger}`);
   }
 
-  /** Sleeps out a backoff delay, or less when a wake-up comes first. */
-  async #backoff(ms: number, signal: AbortSignal): Promise<void> {
+  /**
+   * Sleeps out a backoff delay, or less when a wake-up comes first. After a network-level failure (`probe`), a plain
+   * TCP connect to the server every second cuts the wait short as soon as it answers: the network is back, so the
+   * next SSH attempt goes now instead of up to 30 s later (the backoff still spaces out attempts that reach the
+   * server and fail there). Not through jump hosts or ProxyCommand, where the first hop is not the server.
+   */
+  async #backoff(ms: number, signal: AbortSignal, probe = false): Promise<void> {
     if (this.#wakeup.signal.aborted) this.#wakeup = new AbortController();
-    await sleep(ms, AbortSignal.any([signal, this.#wakeup.signal]));
+    const wakeup = this.#wakeup;
+    const done = new AbortController();
+    const direct = this.#host.proxyJump.length === 0 && !this.#host.proxyCommand;
+    if (probe && direct && ms > PROBE_EVERY_MS) {
+      void (async () => {
+        const reachable = this.#deps.reachable ?? tcpReachable;
+        while (!done.signal.aborted) {
+          await sleep(PROBE_EVERY_MS, done.signal);
+          if (done.signal.aborted) return;
+          if (await reachable(this.#host.hostname, this.#host.port, PROBE_EVERY_MS)) return wakeup.abort();
+        }
+      })();
+    }
+    try {
+      await sleep(ms, AbortSignal.any([signal, wakeup.signal]));
+    } finally {
+      done.abort();
+    }
   }
 
   /** Runs until `signal` aborts. */
@@ -102,12 +127,19 @@ export class HostSession {
     const where = `${this.#host.user}@${this.#host.hostname}:${this.#host.port}`;
     let attempt = 0;
     let connectedOnce = false;
+    /** The last attempt (or the link) failed below SSH: refused, unreachable, timed out. */
+    let networkDown = false;
     try {
       while (!signal.aborted) {
         view?.setStatus(connectedOnce ? `reconnecting to ${where} (attempt ${attempt})` : `connecting to ${where}`);
         let conn: SshConnection;
         try {
-          conn = await (this.#deps.connect ?? connect)(this.#host, {
+          // after a network failure, attempts are kept short so that one started while the link is down does not
+          // hold the retry for a full ConnectTimeout once it is back (prompts pause the deadline)
+          const target = networkDown
+            ? { ...this.#host, connectTimeout: Math.min(this.#host.connectTimeout, RETRY_CONNECT_TIMEOUT_S) }
+            : this.#host;
+          conn = await (this.#deps.connect ?? connect)(target, {
             log: (level, msg) => log.log(level, msg),
             ...(this.#deps.prompt ? { prompt: this.#deps.prompt } : {}),
             signal,
@@ -123,10 +155,12 @@ export class HostSession {
           );
           emit('reconnecting', { attempt, delay_ms: delay, error });
           view?.setStatus(`disconnected: retrying in ${delay / 1000} s (attempt ${attempt})`, Date.now() + delay);
-          await this.#backoff(delay, signal);
+          networkDown = isNetworkFailure(err);
+          await this.#backoff(delay, signal, networkDown);
           continue;
         }
         this.#conn = conn;
+        networkDown = false;
         if (connectedOnce) {
           emit('reconnected', { attempt });
           log.info(`reconnected to ${where} after ${attempt} attempt(s)`);
@@ -139,6 +173,12 @@ export class HostSession {
         connectedOnce = true;
         attempt = 0;
         const closed = new Promise<string>((resolve) => conn.once('close', (reason: string) => resolve(reason)));
+        // a channel open left unanswered: check the link now rather than at the next keepalive
+        conn.on('stalled', (why: string) => {
+          this.#stallCheck ??= this.checkNow(why).finally(() => {
+            this.#stallCheck = undefined;
+          });
+        });
         manager.setDialer(
           (h, p) => conn.forwardOut(h, p),
           (path) => conn.forwardOutUnix(path),
@@ -163,7 +203,8 @@ export class HostSession {
         const delay = (this.#deps.backoff ?? backoffDelayMs)(attempt);
         emit('reconnecting', { attempt, delay_ms: delay });
         view?.setStatus(`disconnected: retrying in ${delay / 1000} s (attempt ${attempt})`, Date.now() + delay);
-        await this.#backoff(delay, signal);
+        networkDown = true;
+        await this.#backoff(delay, signal, true);
       }
     } finally {
       await this.#shutdown();
@@ -195,6 +236,34 @@ export class HostSession {
     this.#conn = undefined;
     await this.#deps.manager.close();
   }
+}
+
+/** ConnectTimeout of a retry after a network failure (at most; the configured one when lower). */
+const RETRY_CONNECT_TIMEOUT_S = 5;
+
+/** How often a host in a reconnect backoff after a network failure is probed (a TCP connect to its SSH port). */
+const PROBE_EVERY_MS = 1000;
+
+/** The connect failed before SSH could speak: refused, unreachable, timed out (the network, or sshd down). */
+function isNetworkFailure(err: unknown): boolean {
+  const codes = ['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'ECONNRESET'];
+  if (err instanceof ConnectError && err.errno !== undefined) return codes.includes(err.errno);
+  return err instanceof ConnectError && /timed out/i.test(err.message);
+}
+
+/** True when a TCP connection to host:port opens within `timeoutMs` (closed at once). */
+function tcpReachable(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = netConnect({ host, port });
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
 }
 
 /** Auth and host-key failures stop the session even after it was connected once (retrying cannot fix them). */

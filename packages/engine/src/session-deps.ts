@@ -36,4 +36,6 @@ export interface SessionDeps {
   persistent?: boolean;
   /** Reconnect delay of an attempt (default: 1 s doubling to 30 s). */
   backoff?: (attempt: number) => number;
+  /** Whether a TCP connection to the server opens now (default: a real connect; cuts a backoff short). */
+  reachable?: (host: string, port: number, timeoutMs: number) => Promise<boolean>;
 }

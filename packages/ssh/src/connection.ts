@@ -26,6 +26,14 @@ export interface ExecResult {
   stderr: string;
 }
 
+/**
+ * A channel open the server has not answered after OPEN_STALL_MS makes the connection emit 'stalled' (its owner
+ * checks the link at once instead of waiting for keepalives); after OPEN_TIMEOUT_MS it fails, so a local client
+ * meets a closed connection rather than a hang while the link is down.
+ */
+const OPEN_STALL_MS = 3000;
+const OPEN_TIMEOUT_MS = 10_000;
+
 const OPEN_FAILURE: Record<number, string> = {
   1: 'administratively prohibited',
   2: 'connect failed',
@@ -314,7 +322,12 @@ export class SshConnection extends EventEmitter {
       if (this.#closed) return reject(this.#channelError(what, new Error('closed')));
       try {
         const opening = performance.now();
+        const watch = this.#watchOpen(what, reject);
         this.#client.forwardOut('127.0.0.1', 0, dstHost, dstPort, (err, ch) => {
+          if (!watch.answered()) {
+            if (!err) ch.close(); // answered after the timeout: nobody waits for it any more
+            return;
+          }
           if (!err) {
             quietChannelDestroy(ch);
             widenReceiveWindow(ch, windowForRoundTrip(performance.now() - opening));
@@ -339,6 +352,36 @@ export class SshConnection extends EventEmitter {
         reject(this.#channelError(what, err as Error));
       }
     });
+  }
+
+  /**
+   * Times one channel open (see OPEN_STALL_MS): `answered()` stops the timers and says whether the caller still
+   * waits (false once the open timed out and `reject` was called).
+   */
+  #watchOpen(what: string, reject: (err: Error) => void): { answered(): boolean } {
+    let waiting = true;
+    const stall = setTimeout(() => {
+      if (!this.#closed) this.emit('stalled', `channel open unanswered for ${OPEN_STALL_MS / 1000} s`);
+    }, OPEN_STALL_MS);
+    const timeout = setTimeout(() => {
+      waiting = false;
+      reject(
+        new ChannelError(
+          this.#label,
+          `${this.#label}: cannot ${what}: no answer from the server within ${OPEN_TIMEOUT_MS / 1000} s (the link may be down)`,
+          'timeout',
+        ),
+      );
+    }, OPEN_TIMEOUT_MS);
+    return {
+      answered: () => {
+        clearTimeout(stall);
+        clearTimeout(timeout);
+        const was = waiting;
+        waiting = false;
+        return was;
+      },
+    };
   }
 
   /**
