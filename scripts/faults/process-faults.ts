@@ -32,9 +32,11 @@ function onMirror(
           );
           // the probe service's own forward goes once it stops: wait for the count to settle
           let now = listenerCount(pidOf(m));
-          await until(async () => (now = listenerCount(pidOf(m))) === listeners, 'listeners settled', 5000).catch(
-            () => {},
-          );
+          const settled = async () => {
+            now = listenerCount(pidOf(m));
+            return now === listeners;
+          };
+          await until(settled, 'listeners settled', 5000).catch(() => {});
           const ok = recoveryMs <= recoveryLimitMs && now === listeners;
           out.push({
             ok,
