@@ -71,7 +71,13 @@ const OPTIONS: HostOptions = {
   logLevel: 'info',
 };
 const HOST = { user: 'dev', hostname: 'box', port: 22, localForwards: [], alias: 'box' } as unknown as ResolvedHost;
-const CONN = { remoteAddress: undefined, forwardOut: () => Promise.reject(new Error('no channels')) };
+/** The connection: `alive` is what its link check answers (agent deaths over a dead link do not count). */
+const CONN = {
+  alive: true,
+  remoteAddress: undefined,
+  forwardOut: () => Promise.reject(new Error('no channels')),
+  checkAlive: async () => CONN.alive,
+};
 const sock = (protocol: 'tcp' | 'udp', port: number): ListeningSocket => ({
   protocol,
   port,
@@ -237,6 +243,7 @@ test('a dying agent is restarted; after three deaths in a minute it goes agentle
     h.events.map((e) => `${e.event} ${e.mode} ${e.pid}`),
     ['agent node 100', 'agent node 101', 'agent node 102', 'agent none 103'],
   );
+  assert.equal(h.events[3]?.reason, 'the agent died 3 times in a minute over a live link', 'not "asked for"');
   assert.ok(
     h.links.slice(0, 3).every((l) => !l.closed),
     'a dead link is not closed again',
@@ -246,6 +253,24 @@ test('a dying agent is restarted; after three deaths in a minute it goes agentle
   assert.equal(h.links.length, 4);
   assert.equal(await h.sup.ping(20), undefined, 'no agent after the connection closed');
 });
+
+test(
+  'agent deaths while the link is dead (the agent left with the host silent) do not make it agentless',
+  T,
+  async (t) => {
+    const h = harness(t);
+    CONN.alive = false;
+    t.after(() => {
+      CONN.alive = true;
+    });
+    h.running();
+    for (let n = 1; n <= 4; n++) (await h.started(n)).die('agent exited (silence)');
+    await h.started(5);
+    assert.deepEqual(h.modes, ['auto', 'auto', 'auto', 'auto', 'auto']);
+    assert.ok(!h.logs.some((l) => l.includes('keeps dying')), 'no agentless fallback');
+    await h.finish();
+  },
+);
 
 test('deaths more than a minute apart are not "keeps dying": the agent stays in its mode', T, async (t) => {
   t.mock.timers.enable({ apis: ['Date'], now: 0 });

@@ -20,6 +20,9 @@ export interface AgentSteps {
  * forward sync and its UDP datagrams to the forward manager, restarts it when it dies and falls back to agentless
  * scanning when it keeps dying.
  */
+/** How long an agent death waits for the link check that decides whether it counts. */
+const LINK_CHECK_MS = 3000;
+
 export class AgentSupervisor {
   readonly #cfg: HostOptions;
   readonly #host: ResolvedHost;
@@ -94,6 +97,8 @@ export class AgentSupervisor {
   async supervise(conn: SshConnection, closed: Promise<string>, signal: AbortSignal): Promise<void> {
     const { log, emit, view } = this.#deps;
     let mode = this.#cfg.agent;
+    /** Why this session scans agentless when it was not asked to (the `agent` event's reason). */
+    let fallback: string | undefined;
     let gone = false;
     void closed.then(() => {
       gone = true;
@@ -124,6 +129,7 @@ export class AgentSupervisor {
         if (mode !== 'none') {
           log.warn(`agent could not start (${(err as Error).message}); falling back to agentless scanning`);
           mode = 'none';
+          fallback = `the agent could not start: ${(err as Error).message.split('\n')[0]}`;
           continue;
         }
         log.error(`agentless scanning failed too: ${(err as Error).message}; only explicit forwards work`);
@@ -144,7 +150,11 @@ export class AgentSupervisor {
         platform: deployed.platform,
         bytes_uploaded: deployed.bytesUploaded,
         ...(link.info ? { pid: link.info.pid } : {}),
-        ...(deployed.reason ? { reason: deployed.reason } : {}),
+        ...(fallback && deployed.mode === 'none'
+          ? { reason: fallback }
+          : deployed.reason
+            ? { reason: deployed.reason }
+            : {}),
       });
       log.info(
         `agent: ${deployed.mode} on ${deployed.platform}, transport ${transport}, ${deployed.bytesUploaded} bytes uploaded${deployed.reason ? ` (${deployed.reason})` : ''}`,
@@ -164,11 +174,18 @@ export class AgentSupervisor {
       }
       if (gone || signal.aborted) return;
       log.warn(`agent exited (${reason}); restarting it`);
+      // an agent that went with a dead link (it exits when the host falls silent) is not the agent's fault: only
+      // deaths over a live link count towards agentless scanning
+      if (!(await conn.checkAlive(LINK_CHECK_MS))) {
+        if (gone || signal.aborted) return;
+        continue;
+      }
       const now = Date.now();
       starts.push(now);
       if (starts.filter((t) => now - t < 60_000).length >= 3 && mode !== 'none') {
         log.warn('agent keeps dying; switching to agentless scanning');
         mode = 'none';
+        fallback = 'the agent died 3 times in a minute over a live link';
       }
     }
   }
