@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { homedir, userInfo } from 'node:os';
+import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +61,12 @@ function parse(text: string): Lines {
   return out;
 }
 
+/**
+ * The home directory OpenSSH expands `~` and `%d` with: the passwd entry's, whatever $HOME says (a scratch HOME in
+ * scripts/check-fresh.sh differs from it). Both sides of the comparison resolve with it.
+ */
+const SSH_HOME = userInfo().homedir;
+
 /** OpenSSH prints IdentityFile and ProxyCommand before token expansion: expand them with its own values. */
 function expand(text: string, g: Lines, target: string): string {
   const v: Record<string, string> = {
@@ -68,12 +74,12 @@ function expand(text: string, g: Lines, target: string): string {
     p: g.get('port')?.[0] ?? '',
     r: g.get('user')?.[0] ?? '',
     u: userInfo().username,
-    d: homedir(),
+    d: SSH_HOME,
     n: target,
     '%': '%',
   };
   const t = text.replace(/%(.)/g, (all, c: string) => v[c] ?? all);
-  return t.startsWith('~/') ? `${homedir()}${t.slice(1)}` : t;
+  return t.startsWith('~/') ? `${SSH_HOME}${t.slice(1)}` : t;
 }
 
 test(`doctor --config matches ssh -G on ${FIXTURES.length} fixtures for every compared keyword`, () => {
@@ -90,7 +96,7 @@ test(`doctor --config matches ssh -G on ${FIXTURES.length} fixtures for every co
       assert.equal(ssh.status, 0, `${file} ${target}: ssh -G: ${ssh.stderr}`);
       const g = parse(ssh.stdout);
       const at = target.lastIndexOf('@');
-      const traced = resolveTraced(target, { configFile: path });
+      const traced = resolveTraced(target, { configFile: path }, { home: SSH_HOME });
       const ours = parse(sshGLines(traced).join('\n'));
       const set = (k: string) => new RegExp(`^\\s*${k}\\b`, 'im').test(readFileSync(path, 'utf8'));
       for (const k of COMPARED) {
