@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { RemoteHost, type Service } from '../../test/harness/index.ts';
 import { CliProcess } from '../../test/support/cli-process.ts';
 
@@ -29,5 +30,22 @@ export async function mirror(): Promise<Mirror> {
   };
 }
 
-/** The pid of the agent now running (from the newest `agent` event). */
-export const agentPid = (m: Mirror) => [...m.cli.events].reverse().find((e) => e.event === 'agent')?.pid as number;
+/**
+ * The pid of the agent now running (from the newest `agent` event). Never 0 or 1, nor this process: a signal to
+ * pid 0 would go to the whole process group, the suite included.
+ */
+export function agentPid(m: Mirror): number {
+  const pid = [...m.cli.events].reverse().find((e) => e.event === 'agent')?.pid;
+  if (typeof pid !== 'number' || pid <= 1 || pid === process.pid)
+    throw new Error(`no agent pid to signal (newest agent event: ${JSON.stringify(pid)})`);
+  // a pid of an agent that exited may be another process's by now: only ever signal the agent itself
+  let cmdline = '';
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    // gone
+  }
+  if (!/port-linker-agent|agent\.cjs|[0-9a-f]{64}/.test(cmdline))
+    throw new Error(`pid ${pid} is not an agent (${cmdline.slice(0, 80) || 'no such process'})`);
+  return pid;
+}

@@ -16,13 +16,19 @@ const pidOf = (m: Mirror) => m.cli.child.pid as number;
 function onMirror(
   fault: (m: Mirror, ctx: FaultContext) => Promise<{ after?: (m: Mirror) => Promise<boolean> } | undefined>,
   recoveryLimitMs: number,
+  opts: { freshEach?: boolean } = {},
 ): FaultRow['measure'] {
   return async (runs, ctx) => {
-    const m = await mirror();
+    let m = await mirror();
     const out: RunResult[] = [];
     try {
-      const listeners = listenerCount(pidOf(m));
+      let listeners = listenerCount(pidOf(m));
       for (let i = 0; i < runs; i++) {
+        if (opts.freshEach && i > 0) {
+          await m.close();
+          m = await mirror();
+          listeners = listenerCount(pidOf(m));
+        }
         try {
           const extra = await fault(m, ctx);
           const recoveryMs = await until(
@@ -106,13 +112,18 @@ export const PROCESS_FAULTS: FaultRow[] = [
   },
   {
     id: 'agent-kill9',
-    label: 'agent kill -9: restarted, a port opened after it is mirrored',
+    // a session per run: three agent deaths in a minute on one session switch it to agentless scanning (by design)
+    label: 'agent kill -9: restarted, a port opened after it is mirrored (a fresh session per run)',
     runs: 10,
     quickRuns: 3,
-    measure: onMirror(async (m) => {
-      process.kill(agentPid(m), 'SIGKILL');
-      return newServiceCheck(m);
-    }, 3000),
+    measure: onMirror(
+      async (m) => {
+        process.kill(agentPid(m), 'SIGKILL');
+        return newServiceCheck(m);
+      },
+      3000,
+      { freshEach: true },
+    ),
   },
   {
     id: 'agent-stop',

@@ -149,7 +149,7 @@ export class AgentSupervisor {
         transport,
         platform: deployed.platform,
         bytes_uploaded: deployed.bytesUploaded,
-        ...(link.info ? { pid: link.info.pid } : {}),
+        ...(link.info?.pid ? { pid: link.info.pid } : {}), // agentless scanning has no agent process
         ...(fallback && deployed.mode === 'none'
           ? { reason: fallback }
           : deployed.reason
