@@ -78,8 +78,6 @@ export class StdioAgentLink extends EventEmitter implements AgentLink {
   readonly #log: DeployLog;
   readonly #decoder = new MessageDecoder();
   #lastHeard = performance.now();
-  /** A 'quiet' event went out for the current silence. */
-  #quiet = false;
   #pinger: NodeJS.Timeout;
   #seq = 0n;
   #stderr = '';
@@ -267,11 +265,6 @@ export class StdioAgentLink extends EventEmitter implements AgentLink {
       this.#end(`agent silent for ${Math.round(silent)} ms (limit ${this.#timing.silenceTimeoutMs} ms)`);
       return;
     }
-    // two pings unanswered: the link under the agent may be gone (the owner checks it), once per quiet spell
-    if (silent > 2 * this.#timing.pingIntervalMs) {
-      if (!this.#quiet) this.emit('quiet', `agent quiet for ${Math.round(silent / 1000)} s`);
-      this.#quiet = true;
-    } else this.#quiet = false;
     this.send({ type: 'Ping', value: this.#seq++ });
   }
 

@@ -33,9 +33,6 @@ export class AgentSupervisor {
   #link: AgentLink | undefined;
   #pingSeq = 1n << 62n; // apart from the link's own periodic pings
 
-  /** Called when the agent stops answering pings for a while (its owner checks the SSH link under it). */
-  onQuiet: ((why: string) => void) | undefined;
-
   constructor(cfg: HostOptions, host: ResolvedHost, deps: SessionDeps, sync: ForwardSync, steps: AgentSteps = {}) {
     this.#cfg = cfg;
     this.#host = host;
@@ -164,7 +161,6 @@ export class AgentSupervisor {
       );
       view?.setAgent(`${deployed.mode}/${transport}`);
       link.on('message', (m: Message) => this.#onAgentMessage(m));
-      link.on('quiet', (why: string) => this.onQuiet?.(why));
       // the agent's info lines (scanner chosen, watch started, ...) are detail for the user: shown with --log-level debug
       link.on('log', (e) =>
         log.log(e.level === 'info' ? 'debug' : e.level, e.message, { source: 'agent', target: e.target || undefined }),

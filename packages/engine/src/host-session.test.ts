@@ -12,10 +12,7 @@ class FakeConnection extends EventEmitter {
   alive = true;
   remoteAddress = undefined;
   closed = false;
-  /** Round trips take this long (a connection stuck in TCP's retransmission backoff answers late, or never). */
-  slowMs = 0;
   async checkAlive(): Promise<boolean> {
-    if (this.slowMs) await new Promise((r) => setTimeout(r, this.slowMs));
     return this.alive;
   }
   abandon(reason: string): void {
@@ -152,28 +149,6 @@ test('after a refused connect, the backoff ends once the server answers a TCP co
   assert.equal(probes, 2, 'the second probe answered');
   assert.ok(Date.now() - t0 < 10_000, 'well before the 60 s backoff');
   assert.equal(conns.length, 1);
-  stop.abort();
-  await running;
-});
-
-test('a round trip still out 2 s after a fresh TCP connect worked: the stuck connection goes, no backoff', async () => {
-  const { s, conns, events, seen } = session({ reachable: async () => true });
-  const stop = new AbortController();
-  const running = s.run(stop.signal);
-  await seen('connected');
-  const stuck = conns[0] as FakeConnection;
-  stuck.slowMs = 3000;
-  stuck.alive = false;
-  const t0 = Date.now();
-  stuck.emit('stalled', 'channel open unanswered for 3 s');
-  await seen('reconnected'); // not after the 60 s backoff
-  const took = Date.now() - t0;
-  assert.ok(took >= 1900 && took < 2900, `dropped after ~2 s, not the 3 s check timeout: ${took} ms`);
-  assert.match(
-    String(events.find((e) => e.event === 'disconnected')?.reason),
-    /while a new TCP connection opened at once/,
-  );
-  assert.equal(conns.length, 2);
   stop.abort();
   await running;
 });

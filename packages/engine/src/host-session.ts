@@ -13,8 +13,6 @@ export type { Level, SessionDeps, SessionLog, SessionStatus } from './session-de
 
 /** How long a health check waits for the server's answer before the link is declared dead. */
 const CHECK_TIMEOUT_MS = 3000;
-/** A round trip still out this long while a fresh TCP connect to the server worked: the connection is stuck. */
-const STUCK_AFTER_MS = 2000;
 
 /**
  * One host, for the life of the process: connect, deploy and supervise the agent, turn its pushes
@@ -32,8 +30,6 @@ export class HostSession {
   #conn: SshConnection | undefined;
   /** Aborted to cut a reconnect backoff short (a wake-up: the network may be back). */
   #wakeup = new AbortController();
-  /** Set when a health check dropped a stuck connection while the server answered: reconnect without a backoff. */
-  #retryAtOnce = false;
   /** The link check a stalled channel open started, while it runs (one at a time). */
   #stallCheck: Promise<void> | undefined;
 
@@ -44,8 +40,6 @@ export class HostSession {
     this.#deps = deps;
     this.#sync = new ForwardSync(cfg, host, deps);
     this.#agent = new AgentSupervisor(cfg, host, deps, this.#sync);
-    // an agent that stops answering may be a sign of the link under it (checked like a stalled channel open)
-    this.#agent.onQuiet = (why) => this.#suspect(why);
     this.#remote = new RemoteForwards(this.#sync.remote, deps);
   }
 
@@ -92,47 +86,11 @@ export class HostSession {
       return;
     }
     const t0 = performance.now();
-    const round = conn.checkAlive(CHECK_TIMEOUT_MS);
-    const stuck = await Promise.race([round.then(() => false), this.#stuckWhileReachable(round)]);
-    const alive = stuck ? false : await round;
+    const alive = await conn.checkAlive(CHECK_TIMEOUT_MS);
     const agent = alive ? await this.#agent.ping(CHECK_TIMEOUT_MS) : undefined;
     const ms = Math.round(performance.now() - t0);
     this.#deps.emit('health_check', { trigger, alive, ms, ...(agent === undefined ? {} : { agent }) });
-    if (stuck) {
-      // the network works and this connection does not (stuck in TCP's retransmission backoff after an outage)
-      conn.abandon(`no answer within ${ms} ms after a ${trigger}, while a new TCP connection opened at once`);
-      this.#retryAtOnce = true;
-    } else if (!alive) conn.abandon(`no answer within ${CHECK_TIMEOUT_MS / 1000} s after a ${trigger}`);
-  }
-
-  /**
-   * True when a fresh TCP connection to the server opens while the link's own round trip is still out after
-   * max(2 s, 6 x that connect time): the path is fine, this connection is not. False otherwise (also through
-   * jump hosts or ProxyCommand, where the first hop is not the server).
-   */
-  async #stuckWhileReachable(round: Promise<boolean>): Promise<boolean> {
-    if (this.#host.proxyJump.length > 0 || this.#host.proxyCommand) return false;
-    const start = performance.now();
-    let settled = false;
-    void round.then(() => {
-      settled = true;
-    });
-    const reachable = this.#deps.reachable ?? tcpReachable;
-    if (!(await reachable(this.#host.hostname, this.#host.port, CHECK_TIMEOUT_MS)) || settled) return false;
-    const wait = Math.max(STUCK_AFTER_MS, 6 * (performance.now() - start)) - (performance.now() - start);
-    if (wait >= CHECK_TIMEOUT_MS) return false;
-    const timer = new AbortController();
-    const answered = await Promise.race([round.then(() => true), sleep(wait, timer.signal).then(() => false)]);
-    timer.abort();
-    return !answered;
-  }
-
-  /** The link looks stuck (a stalled channel open, a quiet agent): one health check at a time, now. */
-  #suspect(why: string): void {
-    if (!this.#conn) return;
-    this.#stallCheck ??= this.checkNow(why).finally(() => {
-      this.#stallCheck = undefined;
-    });
+    if (!alive) conn.abandon(`no answer within ${CHECK_TIMEOUT_MS / 1000} s after a ${trigger}`);
   }
 
   /**
@@ -142,10 +100,6 @@ export class HostSession {
    * server and fail there). Not through jump hosts or ProxyCommand, where the first hop is not the server.
    */
   async #backoff(ms: number, signal: AbortSignal, probe = false): Promise<void> {
-    if (this.#retryAtOnce) {
-      this.#retryAtOnce = false; // the health check just saw the server answer a TCP connect
-      return;
-    }
     if (this.#wakeup.signal.aborted) this.#wakeup = new AbortController();
     const wakeup = this.#wakeup;
     const done = new AbortController();
@@ -220,7 +174,11 @@ export class HostSession {
         attempt = 0;
         const closed = new Promise<string>((resolve) => conn.once('close', (reason: string) => resolve(reason)));
         // a channel open left unanswered: check the link now rather than at the next keepalive
-        conn.on('stalled', (why: string) => this.#suspect(why));
+        conn.on('stalled', (why: string) => {
+          this.#stallCheck ??= this.checkNow(why).finally(() => {
+            this.#stallCheck = undefined;
+          });
+        });
         manager.setDialer(
           (h, p) => conn.forwardOut(h, p),
           (path) => conn.forwardOutUnix(path),

@@ -145,15 +145,9 @@ export class SshConnection extends EventEmitter {
     return new Promise((resolve, reject) => {
       if (this.#closed) return reject(this.#channelError(`run "${short(command)}"`, new Error('closed')));
       try {
-        // a session open left unanswered is a stall too (agentless scanning polls with exec); no timeout here
-        const stall = setTimeout(() => {
-          if (!this.#closed) this.emit('stalled', `channel open unanswered for ${OPEN_STALL_MS / 1000} s`);
-        }, OPEN_STALL_MS);
-        this.#client.exec(command, (err, ch) => {
-          clearTimeout(stall);
-          if (err) reject(this.#channelError(`run "${short(command)}"`, err));
-          else resolve(ch);
-        });
+        this.#client.exec(command, (err, ch) =>
+          err ? reject(this.#channelError(`run "${short(command)}"`, err)) : resolve(ch),
+        );
       } catch (err) {
         reject(this.#channelError(`run "${short(command)}"`, err as Error));
       }
