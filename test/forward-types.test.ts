@@ -252,22 +252,12 @@ describe('every forward type of OpenSSH: -R, -D, Unix sockets (real sshd)', () =
     const inside = await host.serve('http', 0, '127.0.0.1');
     const env = { PORT_LINKER_HOME: join(dir, 'daemon-state'), PORT_LINKER_LOG: undefined, XDG_RUNTIME_DIR: undefined };
     const file = join(dir, 'port-linker.yml');
-    writeFileSync(
-      file,
-      [
-        'version: 1',
-        'profiles:',
-        '  box:',
-        `    host: ${host.target}`,
-        `    identity: ${host.clientKeyPath}`,
-        `    options: { UserKnownHostsFile: ${host.knownHostsPath}, StrictHostKeyChecking: "yes" }`,
-        '    auto: false',
-        '    forwards:',
-        `      - { type: remote, remote: 0, local_port: ${here.port} }`,
-        '      - { type: dynamic, local: 0 }',
-        '',
-      ].join('\n'),
-    );
+    host.writeProfile(file, [
+      '    auto: false',
+      '    forwards:',
+      `      - { type: remote, remote: 0, local_port: ${here.port} }`,
+      '      - { type: dynamic, local: 0 }',
+    ]);
     type Remote = { spec: string; remotePort?: number; target: string; state: string };
     type Host = { forwards: Array<{ localPort: number; spec: { dynamic?: boolean } }>; remoteForwards: Remote[] };
     try {

@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WIRE_PROTOCOL_VERSION } from '@port-linker/proto';
 import { RemoteHost, run } from './harness/index.ts';
-import { CliProcess } from './support/cli-process.ts';
-import { tcpRoundTrip } from './support/tcp-client.ts';
+import { mirrorsWithEachAgent } from './support/shipped-mirror.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'packages/cli/package.json'), 'utf8')) as { version: string })
@@ -48,26 +47,6 @@ describe('the npm package: npm pack of the CLI, installed with npm install -g in
   });
 
   test('mirrors a real host with the agent it carries (script and single executable)', async () => {
-    const svc = await host.serve('tcp-echo');
-    try {
-      for (const mode of ['node', 'binary']) {
-        const cli = new CliProcess(
-          ['--json', '--no-notify', '--agent', mode, ...host.portLinkerArgs(), host.target],
-          { ...env, PORT_LINKER_HOME: join(dir, `state-${mode}`) },
-          { command: [bin], cwd: dir },
-        );
-        try {
-          const agent = await cli.waitEvent((e) => e.event === 'agent', `agent (${mode})`, 60_000);
-          assert.equal(agent.mode, mode, JSON.stringify(agent));
-          const fwd = await cli.forwardFor(svc.port);
-          const echoed = await tcpRoundTrip(fwd.local_port as number, Buffer.from(`installed ${mode}`));
-          assert.equal(echoed.toString(), `installed ${mode}`);
-        } finally {
-          assert.equal(await cli.stop(), 0);
-        }
-      }
-    } finally {
-      await svc.stop();
-    }
+    await mirrorsWithEachAgent([bin], host, env, dir);
   });
 });

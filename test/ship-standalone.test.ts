@@ -1,23 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { WIRE_PROTOCOL_VERSION } from '@port-linker/proto';
 import { RemoteHost } from './harness/index.ts';
-import { CliProcess } from './support/cli-process.ts';
 import { runCli } from './support/cli-run.ts';
+import { mirrorsWithEachAgent } from './support/shipped-mirror.ts';
 import { tcpRoundTrip } from './support/tcp-client.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -53,27 +44,7 @@ describe('the standalone executable port-linker-linux-x64, with no Node in PATH'
   });
 
   test('mirrors a real host with the agent it carries (script and single executable), written 0600 in 0700', async () => {
-    const svc = await host.serve('tcp-echo');
-    try {
-      for (const mode of ['node', 'binary']) {
-        const cli = new CliProcess(
-          ['--json', '--no-notify', '--agent', mode, ...host.portLinkerArgs(), host.target],
-          { ...env, PORT_LINKER_HOME: join(dir, `state-${mode}`) },
-          { command: [EXE], cwd: dir },
-        );
-        try {
-          const agent = await cli.waitEvent((e) => e.event === 'agent', `agent (${mode})`, 60_000);
-          assert.equal(agent.mode, mode, JSON.stringify(agent));
-          const fwd = await cli.forwardFor(svc.port);
-          const echoed = await tcpRoundTrip(fwd.local_port as number, Buffer.from(`standalone ${mode}`));
-          assert.equal(echoed.toString(), `standalone ${mode}`);
-        } finally {
-          assert.equal(await cli.stop(), 0, cli.stderr.slice(-2000));
-        }
-      }
-    } finally {
-      await svc.stop();
-    }
+    await mirrorsWithEachAgent([EXE], host, env, dir);
     const base = join(dir, 'cache/port-linker/standalone');
     assert.equal(statSync(base).mode & 0o777, 0o700);
     const [build] = readdirSync(base);
@@ -85,19 +56,7 @@ describe('the standalone executable port-linker-linux-x64, with no Node in PATH'
     const svc = await host.serve('tcp-echo');
     const state = { ...env, PORT_LINKER_HOME: join(dir, 'daemon-state') };
     const file = join(dir, 'port-linker.yml');
-    writeFileSync(
-      file,
-      [
-        'version: 1',
-        'profiles:',
-        '  box:',
-        `    host: ${host.target}`,
-        `    identity: ${host.clientKeyPath}`,
-        `    options: { UserKnownHostsFile: ${host.knownHostsPath}, StrictHostKeyChecking: "yes" }`,
-        `    ports: "${svc.port}"`,
-        '',
-      ].join('\n'),
-    );
+    host.writeProfile(file, [`    ports: "${svc.port}"`]);
     try {
       const up = await runCli(['up', '-f', file], state, 60_000, [EXE]);
       assert.equal(up.code, 0, up.stderr);

@@ -73,23 +73,23 @@ function footprint(m: Mirror) {
   return { fds: fdCount(pid), listeners: listenerCount(pid), rss: rssMb(pid), agentFds: fdCount(agent) };
 }
 
-/** Zero leaked: the same listeners and, after the churn settles, no more descriptors than before. */
-async function leakCheck(m: Mirror, before: ReturnType<typeof footprint>): Promise<RunResult> {
+/** Zero leaked: the same listeners and, after the churn settles, no more descriptors than at the start. */
+async function leakCheck(m: Mirror, baseline: ReturnType<typeof footprint>): Promise<RunResult> {
   let after = footprint(m);
   await until(
     async () => {
       after = footprint(m);
-      return after.fds <= before.fds && after.agentFds <= before.agentFds && after.listeners === before.listeners;
+      return after.fds <= baseline.fds && after.agentFds <= baseline.agentFds && after.listeners === baseline.listeners;
     },
     'descriptors back to where they were',
     10_000,
   ).catch(() => {});
-  const ok = after.fds <= before.fds && after.agentFds <= before.agentFds && after.listeners === before.listeners;
+  const ok = after.fds <= baseline.fds && after.agentFds <= baseline.agentFds && after.listeners === baseline.listeners;
   return {
     ok,
     note:
-      `host fds ${before.fds} -> ${after.fds}, listeners ${before.listeners} -> ${after.listeners}, ` +
-      `agent fds ${before.agentFds} -> ${after.agentFds}, host RSS ${before.rss.toFixed(0)} -> ${after.rss.toFixed(0)} MB`,
+      `host fds ${baseline.fds} -> ${after.fds}, listeners ${baseline.listeners} -> ${after.listeners}, ` +
+      `agent fds ${baseline.agentFds} -> ${after.agentFds}, host RSS ${baseline.rss.toFixed(0)} -> ${after.rss.toFixed(0)} MB`,
   };
 }
 
@@ -125,7 +125,7 @@ export const DATA_FAULTS: FaultRow[] = [
     quickRuns: 1,
     measure: onMirror(async (m, ctx) => {
       const n = ctx.quick ? 100 : 500;
-      const before = footprint(m);
+      const baseline = footprint(m);
       const listeners = new Listeners(m.host);
       try {
         const base = 20000 + Math.floor(Math.random() * 10000);
@@ -143,7 +143,7 @@ export const DATA_FAULTS: FaultRow[] = [
       } finally {
         await listeners.stop();
       }
-      return leakCheck(m, before);
+      return leakCheck(m, baseline);
     }),
   },
   {
@@ -152,9 +152,9 @@ export const DATA_FAULTS: FaultRow[] = [
     runs: 1,
     quickRuns: 1,
     measure: onMirror(async (m, ctx) => {
-      const before = footprint(m);
+      const baseline = footprint(m);
       await sequentialConnections(m.local, ctx.quick ? 1000 : 10_000);
-      return leakCheck(m, before);
+      return leakCheck(m, baseline);
     }),
   },
 ];

@@ -1,7 +1,7 @@
 // Process faults: sshd restarted or killed, the agent killed or frozen, the host process frozen, the daemon killed.
 // Each run: the fault, then the time until every forward answers again (and, where the agent is involved, until a
 // remote port opened after the fault is mirrored), with the process's listeners counted before and after.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RemoteHost } from '../../test/harness/index.ts';
@@ -164,19 +164,7 @@ async function daemonKills(runs: number): Promise<RunResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'pl-faults-daemon-'));
   const env = { PORT_LINKER_HOME: join(dir, 'state'), PORT_LINKER_LOG: undefined, XDG_RUNTIME_DIR: undefined };
   const file = join(dir, 'port-linker.yml');
-  writeFileSync(
-    file,
-    [
-      'version: 1',
-      'profiles:',
-      '  box:',
-      `    host: ${host.target}`,
-      `    identity: ${host.clientKeyPath}`,
-      `    options: { UserKnownHostsFile: ${host.knownHostsPath}, StrictHostKeyChecking: "yes" }`,
-      `    ports: "${svc.port}"`,
-      '',
-    ].join('\n'),
-  );
+  host.writeProfile(file, [`    ports: "${svc.port}"`]);
   type Ls = { daemon: { pid: number }; hosts: Array<{ forwards: Array<{ localPort: number }> }> };
   const ls = async () => JSON.parse((await runCli(['ls', '--json'], env)).stdout) as Ls;
   const localPort = async () => (await ls()).hosts[0]?.forwards[0]?.localPort;

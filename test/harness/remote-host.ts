@@ -277,6 +277,24 @@ export class RemoteHost {
     ];
   }
 
+  /**
+   * Writes a `port-linker.yml` with one profile `box` that reaches this host with its key and known_hosts, plus
+   * `extra` lines of the profile (already indented by four spaces).
+   */
+  writeProfile(file: string, extra: string[] = []): void {
+    const lines = [
+      'version: 1',
+      'profiles:',
+      '  box:',
+      `    host: ${this.target}`,
+      `    identity: ${this.clientKeyPath}`,
+      `    options: { UserKnownHostsFile: ${this.knownHostsPath}, StrictHostKeyChecking: "yes" }`,
+      ...extra,
+      '',
+    ];
+    writeFileSync(file, lines.join('\n'));
+  }
+
   /** `user@address` of this host. */
   get target(): string {
     return `${this.user}@${this.address}`;
