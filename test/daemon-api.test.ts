@@ -6,7 +6,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ControlClient } from '../packages/daemon/src/client.ts';
+import { ControlClient } from '../packages/client/src/index.ts';
 import { Daemon, daemonPaths } from '../packages/daemon/src/index.ts';
 import { runCli } from './support/cli-run.ts';
 import { eventSchemaError } from './support/event-schema.ts';

@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ControlClient, type HostView } from '@port-linker/daemon/client';
+import { ControlClient, type HostView } from '@port-linker/client';
 import { onCleanup } from './cleanup.ts';
 import { HostFleet } from './measure-hosts.ts';
 import { rssMb } from './measure-process.ts';

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ControlClient, type HostView } from '@port-linker/daemon/client';
+import { ControlClient, type HostView } from '@port-linker/client';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import type { PageDocument, PageMutationObserver } from '../../test/support/page-dom.ts';
 import { onCleanup } from './cleanup.ts';

@@ -6,7 +6,7 @@ import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ControlClient } from '@port-linker/daemon/client';
+import { ControlClient } from '@port-linker/client';
 import { onCleanup } from './cleanup.ts';
 import { cpuSeconds, rssMb } from './measure-process.ts';
 import { percentile } from './stats.ts';

@@ -30,6 +30,8 @@ export interface CliConfig {
   jump?: string;
   sshConfig?: string;
   sshOptions: string[];
+  /** A 0600 file with the password, for hosts without keys. */
+  passwordFile?: string;
   json: boolean;
   logLevel: Level;
   logFormat: LogFormat;
@@ -135,6 +137,7 @@ export function buildProgram(version: string, write: { out: (s: string) => void;
     .option('-J, --jump <hosts>', 'jump hosts [user@]host[:port],... (like ssh -J)')
     .option('-F, --ssh-config <file>', 'ssh_config file to read instead of ~/.ssh/config')
     .option('-o <option>', 'ssh option Key=value, e.g. -o StrictHostKeyChecking=accept-new (repeatable)', collect, [])
+    .option('--password-file <file>', 'the password, for hosts without keys: a file of yours, mode 0600')
     .option('--json', 'machine-readable events on stdout (logs stay on stderr)')
     .addOption(
       new Option('--log-level <level>', 'log detail (env PORT_LINKER_LOG overrides)')
@@ -232,6 +235,7 @@ export function parseCli(
       jump: o.jump,
       sshConfig: o.sshConfig,
       sshOptions: o.o,
+      ...(o.passwordFile === undefined ? {} : { passwordFile: o.passwordFile }),
       json: o.json === true,
       logLevel: parseLevel(envLevel) ?? o.logLevel,
       logFormat: o.logFormat,

@@ -214,11 +214,94 @@ function buildCommands(io: CommandIo, done: (p: Promise<number>) => void): Comma
             ),
         ),
     );
+  const connectionFlags = (c: Command) =>
+    c
+      .option('-i, --identity <file>', 'identity file (repeatable)', collect, [])
+      .option('-J, --jump <hosts>', 'jump hosts [user@]host[:port],... (like ssh -J)')
+      .option('-F, --ssh-config <file>', 'ssh_config file to read instead of ~/.ssh/config')
+      .option('-o <option>', 'ssh option Key=value (repeatable)', collect, [])
+      .option('--password-file <file>', 'the password, for hosts without keys: a file of yours, mode 0600');
+  connectionFlags(
+    program
+      .command('exec')
+      .description(
+        "run a command on a host over the daemon's connection (no new SSH handshake); exit code and signals pass through",
+      )
+      .usage('<target> [options] -- <command...>')
+      .argument('<target>', "a host of the daemon's (id or target), or any [user@]host[:port] (connected on demand)")
+      .option('-t, --tty', 'a pseudo-terminal for the command, following this terminal’s size (like ssh -t)')
+      .option('-n, --no-stdin', 'send no input (stdin from /dev/null, like ssh -n)')
+      .option(
+        '--persist <seconds>',
+        'keep an on-demand connection this long after the command (like ControlPersist; default: close it)',
+        lines,
+      ),
+  ).action((target: string, o) =>
+    lazy(
+      () => import('./commands/exec-command.ts'),
+      (m) => m.execCommand(target, execArgv, { ...o, stdinNull: o.stdin === false }, io),
+    ),
+  );
+  connectionFlags(
+    program
+      .command('cp')
+      .description("copy files over SFTP on the daemon's connection, like scp (mode and times kept, links followed)")
+      .usage('[options] SOURCE... DEST   (host:path on one side)')
+      .argument('<paths...>', 'sources then the destination; the remote side is [user@]host:path')
+      .option('-r, --recursive', 'copy directories and what they hold')
+      .option('-q, --quiet', 'no progress bar')
+      .option('--persist <seconds>', 'keep an on-demand connection this long after the copy', lines),
+  ).action((paths: string[], o) =>
+    lazy(
+      () => import('./commands/cp-command.ts'),
+      (m) => m.cpCommand(paths, o, io),
+    ),
+  );
+  connectionFlags(
+    program
+      .command('test')
+      .description(
+        'check a host end to end on a fresh connection: connect, auth, exec true, one channel open, each timed (exit 1: a step failed)',
+      )
+      .argument('<target>', '[user@]host[:port] or an ssh_config Host alias')
+      .option('--json', 'one JSON object: target, ok, ms, steps'),
+  ).action((target: string, o) =>
+    lazy(
+      () => import('./commands/test-command.ts'),
+      (m) => m.testCommand(target, o, io),
+    ),
+  );
   return program;
 }
 
+/** The command of `exec`, after its `--` (or its operands after the target). */
+let execArgv: string[] = [];
+
 /** The command of `run`, after its `--` (set before parsing: commander never sees it). */
 let runArgv: string[] = [];
+
+/** exec's options with values (the word after them is not the target). */
+const EXEC_VALUE_OPTIONS = new Set([
+  '-i',
+  '--identity',
+  '-J',
+  '--jump',
+  '-F',
+  '--ssh-config',
+  '-o',
+  '--password-file',
+  '--persist',
+]);
+
+/** `exec [opts] target cmd args...`: the options and the target, then the command (its own options untouched). */
+export function splitExecOperands(args: string[]): { options: string[]; command: string[] } {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (EXEC_VALUE_OPTIONS.has(a)) i++;
+    else if (!a.startsWith('-')) return { options: args.slice(0, i + 1), command: args.slice(i + 1) };
+  }
+  return { options: args, command: [] };
+}
 
 function wholeSeconds(v: string): number {
   const n = Number(v);
@@ -253,6 +336,18 @@ export async function runCommand(argv: string[], env: NodeJS.ProcessEnv, runIo: 
       if (dash >= 0) {
         runArgv = argv.slice(dash + 1);
         argv = argv.slice(0, dash);
+      }
+    }
+    if (argv[0] === 'exec') {
+      const dash = argv.indexOf('--');
+      if (dash >= 0) {
+        execArgv = argv.slice(dash + 1);
+        argv = argv.slice(0, dash);
+      } else {
+        // `exec host cmd args...` as with ssh: everything after the target is the command
+        const rest = splitExecOperands(argv.slice(1));
+        execArgv = rest.command;
+        argv = ['exec', ...rest.options];
       }
     }
     let result: Promise<number> | undefined;

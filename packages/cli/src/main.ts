@@ -4,6 +4,7 @@ import type { RunIo } from './run.ts';
 const COMMANDS = new Set([
   ...['up', 'down', 'ls', 'logs', 'connect', 'disconnect', 'daemon'],
   ...['alloc', 'release', 'leases', 'lookup', 'run', 'dashboard', 'doctor'],
+  ...['exec', 'cp', 'test'],
 ]);
 
 // The process entry: wires signals and stdio to the command, then exits with its code. Commands load lazily, so

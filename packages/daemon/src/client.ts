@@ -1,5 +1,7 @@
-// The light entry point for clients of the daemon (the CLI's commands): no engine, no ssh2.
-export { ControlClient, DaemonApiError, NoDaemonError } from './control-client.ts';
+// The light entry point for clients of the daemon (@port-linker/client, the CLI's commands): no engine, no ssh2.
+
+export type { PooledView } from './connection-pool.ts';
+export type { CopyBody } from './copy-request.ts';
 export type { DashboardState, HostView } from './daemon.ts';
 export { lockHolder } from './daemon-lock.ts';
 export type { LogRecord } from './daemon-log.ts';

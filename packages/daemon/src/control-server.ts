@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { ApiError } from './api-error.ts';
 
 /** Largest request body accepted (a host spec is a few hundred bytes). */
@@ -74,8 +75,23 @@ function answers(path: string): Promise<boolean> {
  * clients: bounded headers, body and time to send a request; junk gets a 4xx; a failing handler gets a 500; nothing a
  * client sends reaches the process's error handlers.
  */
-export async function listenControl(path: string, routes: Route[], onError: (msg: string) => void): Promise<Server> {
+export async function listenControl(
+  path: string,
+  routes: Route[],
+  onError: (msg: string) => void,
+  onUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
+): Promise<Server> {
   const server = apiServer(routes, onError);
+  // exec streams: only here, on the owner-only socket (never on the loopback TCP API or the dashboard)
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!onUpgrade) return socket.destroy();
+    try {
+      onUpgrade(req, socket, head);
+    } catch (err) {
+      onError(`upgrade ${req.url}: ${(err as Error)?.stack ?? err}`);
+      socket.destroy();
+    }
+  });
   // a socket file left by a crashed daemon (we hold the lock, so nobody else uses it)
   if (await answers(path)) throw new Error(`something already answers on ${path}`);
   rmSync(path, { force: true });
@@ -157,7 +173,7 @@ export function apiServer(
 ): Server {
   const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 10_000, headersTimeout: 5_000 });
   server.keepAliveTimeout = 5_000;
-  server.maxConnections = 1024;
+  server.maxConnections = 4096; // exec streams hold theirs for the command's life
   server.on('request', (req, res) => {
     void (async () => {
       try {

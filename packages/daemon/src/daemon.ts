@@ -7,16 +7,20 @@ import {
   LoopbackAddresses,
   StickyPorts,
 } from '@port-linker/engine';
-import { parseTarget, resolveHost } from '@port-linker/ssh';
+import { parseLocalForward } from '@port-linker/forward';
+import { copyFiles, parseTarget, resolveHost, type SshConnection } from '@port-linker/ssh';
 import { ApiError } from './api-error.ts';
 import { apiToken } from './api-token.ts';
+import { ConnectionPool } from './connection-pool.ts';
 import { listenApi, listenControl, parseApiAddress, type Route } from './control-server.ts';
+import { parseCopyRequest } from './copy-request.ts';
 import { acquireLock } from './daemon-lock.ts';
 import { DaemonLog } from './daemon-log.ts';
 import type { DaemonPaths } from './daemon-paths.ts';
 import { DashboardFeed } from './dashboard-feed.ts';
 import { DashboardServer } from './dashboard-server.ts';
 import { DesiredState } from './desired-state.ts';
+import { serveExecStream } from './exec-stream.ts';
 import { type HistoryEntry, HostHistory } from './host-history.ts';
 import { type HostSpec, hostOptionsOf, parseHostSpec, sameSpec } from './host-spec.ts';
 import { LEASE_RANGE, type Lease, LeaseRegistry, parseLeaseRange } from './lease-registry.ts';
@@ -70,6 +74,9 @@ export class Daemon {
   readonly #engine: Engine;
   readonly #release: () => void;
   readonly #leases: LeaseRegistry;
+  readonly #pool: ConnectionPool;
+  /** Upgraded exec streams (the HTTP server no longer tracks them). */
+  readonly #execSockets = new Set<import('node:stream').Duplex>();
   readonly #sweep: NodeJS.Timeout;
   readonly #specs = new Map<string, HostSpec>();
   readonly #streams = new Set<ServerResponse>();
@@ -119,6 +126,11 @@ export class Daemon {
       range,
       isHeld: (port) => this.#engine.snapshot().some((h) => h.forwards.some((f) => f.localPort === port)),
     });
+    this.#pool = new ConnectionPool({
+      ...(this.#env.HOME ? { home: this.#env.HOME } : {}),
+      log: (level, msg, host) => this.#log.write(level, msg, host),
+      held: (target) => this.#held(target),
+    });
     this.#sweep = setInterval(() => {
       for (const l of this.#leases.sweep()) {
         this.#log.write('info', `lease of ${l.service_name} on port ${l.port} expired (no heartbeat)`);
@@ -152,7 +164,20 @@ export class Daemon {
         this.#log.write('error', `cannot restore ${h.id}: ${(err as Error).message}`, h.id);
       }
     }
-    this.#server = await listenControl(this.#paths.socket, this.#routes(), (msg) => this.#log.write('error', msg));
+    this.#server = await listenControl(
+      this.#paths.socket,
+      this.#routes(),
+      (msg) => this.#log.write('error', msg),
+      (req, socket, head) => {
+        if (new URL(req.url ?? '/', 'http://daemon').pathname !== '/v1/exec') {
+          socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+          return;
+        }
+        this.#execSockets.add(socket);
+        socket.once('close', () => this.#execSockets.delete(socket));
+        serveExecStream(req, socket, head, this.#pool, (msg) => this.#log.write('warn', msg));
+      },
+    );
     this.#log.write('info', `listening on ${this.#paths.socket}`);
     if (this.#apiAddress) {
       const token = apiToken(this.#paths.stateDir);
@@ -176,6 +201,8 @@ export class Daemon {
       clearInterval(this.#sweep);
       clearInterval(this.#health);
       for (const res of this.#streams) res.end();
+      for (const socket of this.#execSockets) socket.destroy();
+      this.#pool.close();
       this.#feed.close();
       await (await this.#dashboard?.catch(() => undefined))?.close();
       await new Promise<void>((resolve) => {
@@ -210,6 +237,79 @@ export class Daemon {
     );
     this.#engine.addHost(spec.id, resolved, hostOptionsOf(spec));
     this.#specs.set(spec.id, spec);
+  }
+
+  /**
+   * The connection of a host the daemon runs, by id or target; while it connects (or reconnects) it is waited for,
+   * up to 15 s. undefined: no such host (the pool opens a connection of its own).
+   */
+  async #held(target: string): Promise<{ id: string; conn: SshConnection } | undefined> {
+    const spec = this.#specs.get(target) ?? [...this.#specs.values()].find((s) => s.target === target);
+    if (!spec) return undefined;
+    const id = spec.id;
+    const now = this.#engine.connection(id);
+    if (now) return { id, conn: now };
+    const conn = await new Promise<SshConnection | undefined>((resolve) => {
+      const timer = setTimeout(() => done(undefined), 15_000);
+      const onEvent = (e: EngineEvent) => {
+        if (e.host !== id) return;
+        if (e.event === 'connected') done(this.#engine.connection(id));
+        else if (e.event === 'host_stopped') done(undefined);
+      };
+      const done = (c: SshConnection | undefined) => {
+        clearTimeout(timer);
+        this.#engine.off('event', onEvent);
+        resolve(c);
+      };
+      this.#engine.on('event', onEvent);
+    });
+    if (conn) return { id, conn };
+    const view = this.#views().find((h) => h.id === id);
+    throw new ApiError(
+      409,
+      'not_connected',
+      `${id} is not connected (${view?.state ?? 'removed'}${view?.error ? `: ${view.error}` : ''}); see port-linker ls`,
+    );
+  }
+
+  /** `POST /v1/copy`: copies over SFTP on a pooled connection, streaming progress as JSON lines. */
+  async #copy(req: import('node:http').IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    let copy: ReturnType<typeof parseCopyRequest>;
+    try {
+      copy = parseCopyRequest(body);
+    } catch (err) {
+      throw new ApiError(400, 'bad_copy', (err as Error).message);
+    }
+    const lease = await this.#pool.acquire(copy.target);
+    const abort = new AbortController();
+    res.on('close', () => abort.abort());
+    req.socket.setTimeout(0);
+    res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+    res.write(`${JSON.stringify({ event: 'started', connection: lease.id, opened: lease.opened })}\n`);
+    let last = 0;
+    try {
+      const result = await copyFiles(
+        lease.conn,
+        copy.request,
+        (p) => {
+          const now = performance.now();
+          if (now - last < 100 && p.bytes < p.totalBytes) return;
+          last = now;
+          res.write(`${JSON.stringify({ event: 'progress', ...p })}\n`);
+        },
+        abort.signal,
+      );
+      res.end(`${JSON.stringify({ event: 'done', ...result })}\n`);
+      this.#log.write(
+        'info',
+        `copied ${result.files} file(s), ${result.bytes} bytes ${copy.request.direction === 'up' ? 'to' : 'from'} ${lease.id}${result.errors.length ? ` (${result.errors.length} error(s))` : ''}`,
+        lease.id,
+      );
+    } catch (err) {
+      res.end(`${JSON.stringify({ event: 'error', message: (err as Error).message.split('\n')[0] })}\n`);
+    } finally {
+      lease.release();
+    }
   }
 
   #onEvent(e: EngineEvent): void {
@@ -291,6 +391,13 @@ export class Daemon {
         }),
       },
       { method: 'GET', path: /^\/v1\/hosts$/, handler: async () => ({ hosts: this.#views() }) },
+      { method: 'GET', path: /^\/v1\/connections$/, handler: async () => ({ connections: this.#pool.list() }) },
+      {
+        method: 'POST',
+        path: /^\/v1\/copy$/,
+        streams: true,
+        handler: async (req, res, body) => this.#copy(req, res, body),
+      },
       { method: 'POST', path: /^\/v1\/hosts$/, handler: async (_q, _s, body) => this.#addHost(body) },
       {
         method: 'DELETE',
@@ -301,6 +408,16 @@ export class Daemon {
         method: 'POST',
         path: /^\/v1\/hosts\/([^/]+)\/disconnect$/,
         handler: async (_q, _s, _b, [id]) => this.#removeHost(id as string),
+      },
+      {
+        method: 'POST',
+        path: /^\/v1\/hosts\/([^/]+)\/forwards$/,
+        handler: async (_q, _s, body, [id]) => this.#addForward(id as string, body),
+      },
+      {
+        method: 'DELETE',
+        path: /^\/v1\/hosts\/([^/]+)\/forwards\/([^/]+)$/,
+        handler: async (_q, _s, _b, [id, key]) => this.#removeForward(id as string, key as string),
       },
       {
         method: 'POST',
@@ -355,6 +472,55 @@ export class Daemon {
         },
       },
     ];
+  }
+
+  /** `POST /v1/hosts/{id}/forwards {"forward": "8080:localhost:80"}`: a `-L` forward, kept across restarts. */
+  async #addForward(id: string, body: unknown): Promise<{ created: boolean; key: string }> {
+    const spec = this.#specs.get(id);
+    if (!spec) throw new ApiError(404, 'no_host', `no host ${id} in the daemon (see port-linker ls)`);
+    const text = (body as { forward?: unknown } | undefined)?.forward;
+    if (typeof text !== 'string' || text.length === 0 || text.length > 4096)
+      throw new ApiError(400, 'bad_forward', 'send {"forward": "[bind:]port:host:hostport"} (the -L syntax)');
+    let key: string;
+    try {
+      parseLocalForward(text);
+      key = await this.#engine.addForward(id, text);
+    } catch (err) {
+      throw new ApiError(400, 'bad_forward', (err as Error).message.split('\n')[0] ?? String(err));
+    }
+    const created = !spec.local_forwards.includes(text);
+    if (created) {
+      const next = { ...spec, local_forwards: [...spec.local_forwards, text] };
+      this.#specs.set(id, next);
+      this.#state.put(id, next);
+      this.#log.write('info', `added forward ${text}`, id);
+    }
+    this.#feed.changed();
+    return { created, key };
+  }
+
+  /** `DELETE /v1/hosts/{id}/forwards/{key or -L text}`. */
+  async #removeForward(id: string, keyOrText: string): Promise<{ removed: string }> {
+    const spec = this.#specs.get(id);
+    if (!spec) throw new ApiError(404, 'no_host', `no host ${id} in the daemon (see port-linker ls)`);
+    const keyOf = (t: string) => {
+      try {
+        return parseLocalForward(t).key;
+      } catch {
+        return t;
+      }
+    };
+    const key = keyOf(keyOrText);
+    const kept = spec.local_forwards.filter((t) => t !== keyOrText && keyOf(t) !== key);
+    const removed = await this.#engine.removeForward(id, keyOrText);
+    if (!removed && kept.length === spec.local_forwards.length)
+      throw new ApiError(404, 'no_forward', `${id} has no explicit forward ${keyOrText} (see port-linker ls)`);
+    const next = { ...spec, local_forwards: kept };
+    this.#specs.set(id, next);
+    this.#state.put(id, next);
+    this.#log.write('info', `removed forward ${keyOrText}`, id);
+    this.#feed.changed();
+    return { removed: keyOrText };
   }
 
   async #forwardAction(id: string, key: string, action = ''): Promise<{ key: string; action: string }> {

@@ -28,12 +28,15 @@ test('bad bodies get one line naming the field', () => {
   );
   assert.throws(() => parseHostSpec({ target: '-oProxyCommand=x' }), /target: must match/);
   assert.throws(() => parseHostSpec({ target: 'a', ssh_options: ['nope'] }), /ssh_options\.0: must match/);
-  assert.throws(
-    () => parseHostSpec({ target: 'a', auto: false }),
-    /needs at least one local, remote or dynamic forward/,
-  );
   assert.throws(() => parseHostSpec({ target: 'a', bind_address: '0.0.0.0' }), /loopback only/);
   assert.throws(() => parseHostSpec({ target: 'a'.repeat(5000) }), /target: must NOT have more than 1024 characters/);
+});
+
+test('auto: false with no forward is a pooled connection (exec, cp ride on it); the password file is a path', () => {
+  const spec = parseHostSpec({ target: 'a', auto: false, password_file: '/home/me/.pw' });
+  assert.equal(spec.auto, false);
+  assert.deepEqual(spec.local_forwards, []);
+  assert.equal(hostOptionsOf(spec).passwordFile, '/home/me/.pw');
 });
 
 test('the caller’s object is not changed; the same spec in another key order is the same', () => {

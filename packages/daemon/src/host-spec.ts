@@ -34,6 +34,8 @@ export interface HostSpec {
   exclude?: string;
   default_excludes: boolean;
   log_level: HostOptions['logLevel'];
+  /** A 0600 file holding the password (the path is kept, never the password). */
+  password_file?: string;
   /** Per remote port or range (a profile's `attributes`). */
   attributes?: Array<{
     low: number;
@@ -77,6 +79,7 @@ export const HOST_SPEC_SCHEMA = {
     exclude: str,
     default_excludes: { type: 'boolean', default: true },
     log_level: oneOf(['error', 'warn', 'info', 'debug', 'trace'], 'info'),
+    password_file: str,
     attributes: {
       type: 'array',
       maxItems: 1024,
@@ -112,11 +115,8 @@ export function parseHostSpec(body: unknown): HostSpec {
           : (e?.message ?? 'is not valid');
     throw new Error(`${where}: ${detail}`);
   }
+  // auto: false with no forward is a pooled connection only (for exec and cp)
   const spec = copy as HostSpec;
-  const explicit =
-    spec.local_forwards.length + (spec.remote_forwards?.length ?? 0) + (spec.dynamic_forwards?.length ?? 0);
-  if (!spec.auto && explicit === 0)
-    throw new Error('auto: false needs at least one local, remote or dynamic forward (e.g. 8080:localhost:80)');
   if (spec.bind_address !== undefined && spec.bind_address !== 'auto' && !/^(127\.|::1$)/.test(spec.bind_address))
     throw new Error(
       `bind_address ${spec.bind_address}: port-linker listens on loopback only (use 127.0.0.x, ::1 or auto)`,
@@ -143,6 +143,7 @@ export function hostOptionsOf(spec: HostSpec): HostOptions {
     ...(spec.exclude === undefined ? {} : { exclude: spec.exclude }),
     defaultExcludes: spec.default_excludes,
     logLevel: spec.log_level,
+    ...(spec.password_file ? { passwordFile: spec.password_file } : {}),
     ...(spec.attributes?.length
       ? {
           attributes: new PortAttributes(

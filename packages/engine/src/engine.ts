@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { type ForwardInfo, ForwardManager, type ForwardSpec, PortFilter, type PortKiller } from '@port-linker/forward';
-import type { Prompter, ResolvedHost } from '@port-linker/ssh';
+import { type Prompter, passwordFilePrompter, type ResolvedHost, type SshConnection } from '@port-linker/ssh';
 import { type EngineEvent, type EventFields, type EventName, makeEvent } from './events.ts';
 import type { HostOptions } from './host-options.ts';
 import { HostSession, type SessionLog, type SessionStatus } from './host-session.ts';
@@ -131,13 +131,14 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     manager.on('forward_removed', (e) => emit('forward_removed', e));
     manager.on('conflict', (e) => emit('conflict', e));
     const status = this.#options.statusFor?.(host);
+    const prompt = options.passwordFile ? passwordFilePrompter(options.passwordFile) : this.#options.prompt;
     const session = new HostSession(options, resolved, {
       log,
       emit,
       manager,
       filter,
       ...(status ? { view: status } : {}),
-      ...(this.#options.prompt ? { prompt: this.#options.prompt } : {}),
+      ...(prompt ? { prompt } : {}),
       ...(this.#options.persistent ? { persistent: true } : {}),
     });
     const abort = new AbortController();
@@ -198,6 +199,11 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
   async restartForward(host: string, key: string): Promise<boolean> {
     if (!(await this.stopForward(host, key))) return false;
     return this.startForward(host, key);
+  }
+
+  /** The host's live SSH connection (for other channels on it: exec, SFTP); undefined while it is not connected. */
+  connection(host: string): SshConnection | undefined {
+    return this.#hosts.get(host)?.session.connection;
   }
 
   /** Checks every host end to end now (emits `health_check`, which updates `latencyMs`). */

@@ -26,6 +26,8 @@ export interface HostOptions {
   defaultExcludes: boolean;
   /** Per remote port: label, on_forward (ignore = not mirrored), require_local_port (from a profile). */
   attributes?: PortAttributes;
+  /** A 0600 file whose first line answers the server's password questions (read once, when the host is added). */
+  passwordFile?: string;
   /** The host's log level; debug and trace are shipped by the agent too. */
   logLevel: 'error' | 'warn' | 'info' | 'debug' | 'trace';
 }

@@ -43,6 +43,11 @@ export class HostSession {
     this.#remote = new RemoteForwards(this.#sync.remote, deps);
   }
 
+  /** The live connection, while there is one. */
+  get connection(): SshConnection | undefined {
+    return this.#conn && !this.#conn.closed ? this.#conn : undefined;
+  }
+
   /** Adds an explicit `-L` forward (`[bind:]lport:rhost:rport`; UsageError on junk); returns its key. */
   addForward(text: string): Promise<string> {
     return this.#sync.addForward(text);

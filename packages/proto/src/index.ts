@@ -1,6 +1,16 @@
 export { ByteReader } from './byte-reader.ts';
 export { ByteWriter, utf8Bytes, utf8Truncated } from './byte-writer.ts';
 export { EncodeError, ErrorCode, PortLinkerError, ProtocolError } from './errors.ts';
+export {
+  decodeJsonPayload,
+  EXEC_UPGRADE,
+  type ExecExit,
+  ExecFrame,
+  type ExecOpen,
+  type ExecStarted,
+  encodeFrame,
+  encodeJsonFrame,
+} from './exec-stream.ts';
 export { DEFAULT_MAX_FRAME_LENGTH, FRAME_HEADER_SIZE, type Frame, WIRE_PROTOCOL_VERSION } from './frame.ts';
 export { FrameDecoder, type FrameDecoderOptions } from './frame-decoder.ts';
 export {

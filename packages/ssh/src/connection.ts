@@ -16,6 +16,16 @@ export interface ExecChannel {
   /** Resolves when the channel closes; code is null when the process died by signal or the link dropped. */
   readonly exit: Promise<{ code: number | null; signal?: string }>;
   close(): void;
+  /** A new window size for the pseudo-terminal (spawned with `pty`). */
+  resize(rows: number, cols: number): void;
+  /** Sends a signal (`INT`, `TERM`, `HUP`, ...) to the remote process; servers may ignore it. */
+  signal(name: string): void;
+}
+
+/** How to start a remote process. */
+export interface SpawnOptions {
+  /** A pseudo-terminal of this size and TERM (`ssh -t`). */
+  pty?: { rows: number; cols: number; term: string };
 }
 
 /** What a finished remote command returned. */
@@ -141,13 +151,18 @@ export class SshConnection extends EventEmitter {
     return new ChannelError(this.#label, `${this.#label}: cannot ${what}: ${err.message}`, undefined, { cause: err });
   }
 
-  #openExec(command: string): Promise<ClientChannel> {
+  #openExec(command: string, options: SpawnOptions = {}): Promise<ClientChannel> {
     return new Promise((resolve, reject) => {
       if (this.#closed) return reject(this.#channelError(`run "${short(command)}"`, new Error('closed')));
+      const pty = options.pty
+        ? { pty: { rows: options.pty.rows, cols: options.pty.cols, term: options.pty.term, width: 0, height: 0 } }
+        : {};
+      const done = (err: Error | undefined, ch: ClientChannel) =>
+        err ? reject(this.#channelError(command ? `run "${short(command)}"` : 'start a shell', err)) : resolve(ch);
       try {
-        this.#client.exec(command, (err, ch) =>
-          err ? reject(this.#channelError(`run "${short(command)}"`, err)) : resolve(ch),
-        );
+        // no command: the login shell (`ssh host`), on a terminal when asked for one
+        if (command === '') this.#client.shell(pty.pty ?? false, done);
+        else this.#client.exec(command, pty, done);
       } catch (err) {
         reject(this.#channelError(`run "${short(command)}"`, err as Error));
       }
@@ -187,8 +202,8 @@ export class SshConnection extends EventEmitter {
   }
 
   /** Starts a long-running remote process with its three streams. */
-  async spawn(command: string): Promise<ExecChannel> {
-    const ch = await this.#openExec(command);
+  async spawn(command: string, options: SpawnOptions = {}): Promise<ExecChannel> {
+    const ch = await this.#openExec(command, options);
     let status: { code: number | null; signal?: string } = { code: null };
     ch.on('exit', (code: number | null, signal?: string) => {
       status = signal ? { code: null, signal } : { code: code ?? null };
@@ -196,28 +211,45 @@ export class SshConnection extends EventEmitter {
     const exit = new Promise<{ code: number | null; signal?: string }>((resolve) =>
       ch.once('close', () => resolve(status)),
     );
-    return { stdout: ch, stdin: ch, stderr: ch.stderr, exit, close: () => ch.close() };
+    return {
+      stdout: ch,
+      stdin: ch,
+      stderr: ch.stderr,
+      exit,
+      close: () => ch.close(),
+      resize: (rows, cols) => {
+        if (!ch.destroyed) ch.setWindow(rows, cols, 0, 0);
+      },
+      signal: (name) => {
+        if (!ch.destroyed) ch.signal(name);
+      },
+    };
   }
 
-  /** Uploads a file over SFTP and sets its mode; a server without an SFTP subsystem gives a clear ChannelError. */
-  async writeFile(remotePath: string, data: Uint8Array, mode: number): Promise<void> {
-    const sftp = await new Promise<SFTPWrapper>((resolve, reject) => {
-      if (this.#closed) return reject(this.#channelError(`upload ${remotePath}`, new Error('closed')));
+  /** Opens an SFTP session (a session channel of its own); a server without SFTP gives a clear ChannelError. */
+  openSftp(what: string): Promise<SFTPWrapper> {
+    return new Promise<SFTPWrapper>((resolve, reject) => {
+      if (this.#closed) return reject(this.#channelError(what, new Error('closed')));
       this.#client.sftp((err, s) => {
         if (!err) return resolve(s);
         if (/subsystem/i.test(err.message)) {
           return reject(
             new ChannelError(
               this.#label,
-              `${this.#label}: cannot upload ${remotePath}: the server has no SFTP subsystem (add "Subsystem sftp internal-sftp" to its sshd_config)`,
+              `${this.#label}: cannot ${what}: the server has no SFTP subsystem (add "Subsystem sftp internal-sftp" to its sshd_config)`,
               err.message,
               { cause: err },
             ),
           );
         }
-        reject(this.#channelError(`upload ${remotePath}`, err));
+        reject(this.#channelError(what, err));
       });
     });
+  }
+
+  /** Uploads a file over SFTP and sets its mode; a server without an SFTP subsystem gives a clear ChannelError. */
+  async writeFile(remotePath: string, data: Uint8Array, mode: number): Promise<void> {
+    const sftp = await this.openSftp(`upload ${remotePath}`);
     const step = (fn: (cb: (err?: Error | null) => void) => void) =>
       new Promise<void>((resolve, reject) =>
         fn((err) =>

@@ -7,7 +7,13 @@ export {
   type StrictHostKeyChecking,
 } from './config-resolve.ts';
 export { type ConnectObserver, type ConnectOptions, connect } from './connect.ts';
-export { type ExecChannel, type ExecResult, type ForwardedConnection, SshConnection } from './connection.ts';
+export {
+  type ExecChannel,
+  type ExecResult,
+  type ForwardedConnection,
+  type SpawnOptions,
+  SshConnection,
+} from './connection.ts';
 export {
   AuthError,
   ChannelError,
@@ -17,6 +23,7 @@ export {
   hostLabel,
   SshUsageError,
 } from './errors.ts';
+export { type CopyProgress, type CopyRequest, type CopyResult, copyFiles, remotePath } from './file-copy.ts';
 export {
   appendKnownHost,
   checkHostKey,
@@ -29,6 +36,7 @@ export {
   parseKnownHosts,
   readKnownHostsFile,
 } from './known-hosts.ts';
+export { passwordFilePrompter, readPasswordFile } from './password-file.ts';
 export { type Prompter, ttyPrompter } from './prompt.ts';
 export type { LogFn, LogLevel } from './ssh-log.ts';
 export { nativeCryptoAvailable } from './ssh2-algorithms.ts';

@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import type { HostSpec } from '@port-linker/daemon/client';
+import type { HostSpec } from '@port-linker/client';
 import type { CommandIo } from './command-io.ts';
 import { clientFor, ensureDaemon } from './daemon-client.ts';
 import { waitConnected } from './wait-connected.ts';
@@ -56,8 +56,22 @@ export async function connectCommand(argv: string[], io: CommandIo): Promise<num
     ...(c.exclude ? { exclude: c.exclude } : {}),
     default_excludes: c.defaultExcludes,
     log_level: c.logLevel,
+    ...(c.passwordFile ? { password_file: absolutePath(c.passwordFile, io.cwd) } : {}),
   }));
-  return addAndWait(specs, io, timeout);
+  if (c.passwordFile) {
+    // refused here, in the user's terminal, rather than in the daemon's log
+    const { readPasswordFile } = await import('@port-linker/ssh');
+    try {
+      readPasswordFile(absolutePath(c.passwordFile, io.cwd));
+    } catch (err) {
+      io.stderr(`port-linker: ${(err as Error).message}\n`);
+      return 2;
+    }
+  }
+  const code = await addAndWait(specs, io, timeout);
+  // one connection id per host, on stdout: what exec, cp and disconnect take
+  if (code === 0) for (const s of specs) io.stdout(`${s.id}\n`);
+  return code;
 }
 
 /** `port-linker disconnect <target>`: the same as `down <target>`. */

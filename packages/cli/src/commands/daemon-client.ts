@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ControlClient, type DaemonPaths, daemonPaths, NoDaemonError } from '@port-linker/daemon/client';
+import { ControlClient, type DaemonPaths, daemonPaths, NoDaemonError } from '@port-linker/client';
 import { selfCommand } from '../self-command.ts';
 import { VERSION } from '../version.ts';
 

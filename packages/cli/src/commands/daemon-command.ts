@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { NoDaemonError } from '@port-linker/daemon/client';
+import { NoDaemonError } from '@port-linker/client';
 import { selfCommand } from '../self-command.ts';
 import { VERSION } from '../version.ts';
 import type { CommandIo } from './command-io.ts';

@@ -1,4 +1,4 @@
-import type { HostView } from '@port-linker/daemon/client';
+import type { HostView } from '@port-linker/client';
 import type { CommandIo } from './command-io.ts';
 import { clientFor } from './daemon-client.ts';
 

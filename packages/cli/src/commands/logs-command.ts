@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, statSync, watch } from 'node:fs';
-import type { LogRecord } from '@port-linker/daemon/client';
+import type { LogRecord } from '@port-linker/client';
 import type { CommandIo } from './command-io.ts';
 import { clientFor } from './daemon-client.ts';
 

@@ -1,4 +1,4 @@
-import type { HostView } from '@port-linker/daemon/client';
+import type { HostView } from '@port-linker/client';
 import { renderTable } from '../status-view.ts';
 import type { CommandIo } from './command-io.ts';
 import { clientFor, type DaemonStatus, versionProblem } from './daemon-client.ts';

@@ -1,4 +1,4 @@
-import type { Lease, LookupAnswer } from '@port-linker/daemon/client';
+import type { Lease, LookupAnswer } from '@port-linker/client';
 import type { CommandIo } from './command-io.ts';
 import { clientFor, ensureDaemon } from './daemon-client.ts';
 

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { constants } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { ControlClient, Lease, LookupAnswer } from '@port-linker/daemon/client';
+import type { ControlClient, Lease, LookupAnswer } from '@port-linker/client';
 import type { CommandIo } from './command-io.ts';
 import { ensureDaemon } from './daemon-client.ts';
 

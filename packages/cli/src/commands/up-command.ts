@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { dirname } from 'node:path';
-import type { HostSpec } from '@port-linker/daemon/client';
+import type { HostSpec } from '@port-linker/client';
 import { findProfileFile, loadProfiles, type Profile, refuseUntrustedCommands } from '@port-linker/profiles';
 import type { CommandIo } from './command-io.ts';
 import { absolutePath, addAndWait } from './connect-command.ts';

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { ControlClient, HostView } from '@port-linker/daemon/client';
+import type { ControlClient, HostView } from '@port-linker/client';
 
 /** How one host's wait ended. */
 export interface WaitOutcome {
