@@ -6,6 +6,7 @@ import { detectionFigures, manyPortsFigure } from './measure-detection.ts';
 import { dynamicForwardFigures, remoteForwardFigures } from './measure-forward-types.ts';
 import { HostFleet, manyHostsFigures } from './measure-hosts.ts';
 import { roundTripFigures, sequentialFigures } from './measure-latency.ts';
+import { copyFigures, execFigures, hundredHostsFigures, POOL_GOALS } from './measure-pool.ts';
 import { packetSize, quicTwoProcess } from './measure-quic.ts';
 import { registryFigures } from './measure-registry.ts';
 import { concurrentFigures, rssWithForwards } from './measure-scale.ts';
@@ -338,6 +339,81 @@ export const ROWS: Row[] = [
         await fleet.close();
       }
     },
+  },
+  {
+    // a command over the daemon's pooled connection, against a fresh ssh and an OpenSSH ControlMaster (one sshd)
+    id: 'exec',
+    phase: 'solo',
+    sides: PL,
+    quick: true,
+    runs: 3,
+    figures: [
+      { id: 'pl', label: '`port-linker exec HOST true` (daemon connection), p50 of 50', unit: 'ms' },
+      { id: 'ssh', label: '`ssh HOST true` (fresh connection), p50 of 50, interleaved', unit: 'ms' },
+      { id: 'master', label: '`ssh HOST true` via ControlMaster (ControlPersist=60), p50 of 50', unit: 'ms' },
+      { id: 'node', label: '`node -e 0` (the floor of any Node CLI), p50 of 50, interleaved', unit: 'ms' },
+      {
+        id: 'vsSsh',
+        label: 'exec / fresh ssh',
+        unit: 'x',
+        target: { kind: 'abs', op: '<=', value: POOL_GOALS.vsSsh },
+      },
+      {
+        id: 'vsMaster',
+        label: 'exec / ssh via ControlMaster',
+        unit: 'x',
+        target: { kind: 'abs', op: '<=', value: POOL_GOALS.vsMaster },
+      },
+    ],
+    measure: (ctx) => execFigures(ctx.quick ? 20 : 50, ctx.log),
+  },
+  {
+    // uploads over SFTP on the daemon's connection against scp and sftp (fresh connections, as users run them)
+    id: 'cp',
+    phase: 'solo',
+    sides: PL,
+    quick: false,
+    runs: 3,
+    figures: [
+      { id: 'big', label: '`port-linker cp` one 1 GiB file up', unit: 's' },
+      { id: 'bigScp', label: '`scp -p` the same file', unit: 's' },
+      { id: 'bigSftp', label: '`sftp -b` put -p the same file', unit: 's' },
+      { id: 'tree', label: '`port-linker cp -r` 10,000 files of 1-4 KiB up', unit: 's' },
+      { id: 'treeScp', label: '`scp -p -r` the same tree', unit: 's' },
+      { id: 'treeSftp', label: '`sftp -b` put -p -R the same tree', unit: 's' },
+    ],
+    measure: (ctx) => copyFigures(ctx.quick ? 128 : 1024, ctx.quick ? 1000 : 10_000, ctx.run, ctx.log),
+  },
+  {
+    // one sshd on 100 addresses: 100 pooled connections (no agent, no forwards) and 1,000 concurrent commands
+    id: 'pool',
+    phase: 'solo',
+    sides: PL,
+    quick: false,
+    runs: 3,
+    figures: [
+      {
+        id: 'connect',
+        label: 'pool: `port-linker connect --no-auto` 100 hosts, until all are connected',
+        unit: 'ms',
+        target: { kind: 'abs', op: '<', value: POOL_GOALS.hundredMs },
+      },
+      {
+        id: 'perConn',
+        label: 'pool: daemon RSS per connection beyond the first ((RSS 100 - RSS 1) / 99)',
+        unit: 'MB',
+        target: { kind: 'abs', op: '<', value: POOL_GOALS.perConnMb },
+      },
+      { id: 'rss', label: 'pool: daemon RSS with 100 connections', unit: 'MB' },
+      {
+        id: 'execFailed',
+        label: 'pool: 1,000 concurrent exec channels across 10 hosts, failed',
+        unit: '',
+        target: { kind: 'abs', op: '<=', value: 0 },
+      },
+      { id: 'execMs', label: 'pool: those 1,000 exec channels, all done', unit: 'ms' },
+    ],
+    measure: (ctx) => hundredHostsFigures(100, 1000, ctx.log),
   },
   {
     // the local port registry in a daemon of its own (no hosts): PortManager's calls over the Unix socket

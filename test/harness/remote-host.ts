@@ -410,6 +410,31 @@ export class RemoteHost {
     await run(['chpasswd'], { input: `${name}:${password}\n` });
   }
 
+  /**
+   * Gives the namespace `count` more IPv4 addresses in its subnet (.10, .11, ...) and restarts sshd listening on all
+   * of them (on the namespace's wildcard address): one sshd that looks like `count` more hosts (the known_hosts file lists them all). Existing sessions drop.
+   */
+  async addAddresses(count: number): Promise<string[]> {
+    if (count < 1 || count > 240) throw new Error('addAddresses: 1 to 240 addresses');
+    const subnet = this.address.slice(0, this.address.lastIndexOf('.'));
+    const added = Array.from({ length: count }, (_, i) => `${subnet}.${10 + i}`);
+    for (const a of added) await run(['ip', '-n', this.ns, 'addr', 'add', `${a}/24`, 'dev', `${this.ns}b`]);
+    // sshd listens on at most 16 sockets: the namespace's wildcard instead (nothing else reaches the namespace)
+    const config = join(this.dir, 'sshd_config');
+    const lines = readFileSync(config, 'utf8').replace(
+      `ListenAddress ${this.address}:${this.port}`,
+      `ListenAddress 0.0.0.0:${this.port}`,
+    );
+    writeFileSync(config, lines);
+    const known = readFileSync(this.knownHostsPath, 'utf8').trim().split(' ');
+    writeFileSync(this.knownHostsPath, `${[known[0], ...added].join(',')} ${known.slice(1).join(' ')}\n`, {
+      mode: 0o600,
+    });
+    await this.stopSshd();
+    await this.startSshd();
+    return added;
+  }
+
   /** Takes the veth link down (a dropped network: packets vanish, connections hang). */
   async linkDown(): Promise<void> {
     await run([...this.#parentIp(), 'link', 'set', `${this.ns}a`, 'down']);

@@ -32,6 +32,15 @@ async function printVersion(): Promise<number> {
 }
 async function dispatch(): Promise<number> {
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) return printVersion();
+  if (argv[0] === 'exec') {
+    // the fast path: no commander, no node:http (an exec through the daemon takes a few ms itself)
+    const parsed = (await import('./commands/exec-args.ts')).parseExecArgs(argv.slice(1));
+    if (parsed) {
+      const { execCommand } = await import('./commands/exec-command.ts');
+      const cmdIo = { ...io, env: process.env, cwd: process.cwd() };
+      return execCommand(parsed.target, parsed.command, parsed.flags, cmdIo);
+    }
+  }
   if (COMMANDS.has(argv[0] ?? '')) return (await import('./daemon-commands.ts')).runCommand(argv, process.env, io);
   return (await import('./run.ts')).run(argv, process.env, io);
 }

@@ -2,24 +2,9 @@
 // undici (~10 ms of every `port-linker ls`); getBuiltinModule gives the CommonJS object and loads nothing more.
 const { request } = process.getBuiltinModule('node:http') as typeof import('node:http');
 
-/** The daemon does not run (nothing listens on its socket). */
-export class NoDaemonError extends Error {
-  readonly code = 'ENODAEMON';
-  constructor(socket: string) {
-    super(`no daemon runs (nothing at ${socket}): start one with \`port-linker up\` or \`port-linker daemon start\``);
-  }
-}
+import { DaemonApiError, NoDaemonError } from './errors.ts';
 
-/** The daemon answered with an error (`{"error": {"code", "message"}}`). */
-export class DaemonApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { DaemonApiError, NoDaemonError };
 
 /**
  * A client of the control API on the daemon's Unix socket. Cheap to load: only node:http (the CLI's `ls` must start

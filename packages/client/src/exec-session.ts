@@ -1,5 +1,4 @@
-import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { PassThrough, type Readable, Writable } from 'node:stream';
 import {
   decodeJsonPayload,
@@ -12,9 +11,7 @@ import {
   encodeJsonFrame,
   FrameDecoder,
 } from '@port-linker/proto';
-import { DaemonApiError, NoDaemonError } from './control-client.ts';
-
-const { request } = process.getBuiltinModule('node:http') as typeof import('node:http');
+import { DaemonApiError, NoDaemonError } from './errors.ts';
 
 /** Largest frame the daemon sends (its stdout chunks are far smaller). */
 const MAX_DAEMON_FRAME = 4 * 1024 * 1024;
@@ -42,33 +39,46 @@ export interface ExecSession {
 /** Opens an exec stream on the daemon's control socket (`POST /v1/exec`, upgraded) and starts the command. */
 export function openExec(socketPath: string, open: ExecOpen, timeoutMs = 60_000): Promise<ExecSession> {
   return new Promise<ExecSession>((resolve, reject) => {
-    const req = request({
-      socketPath,
-      method: 'POST',
-      path: '/v1/exec',
-      headers: { connection: 'Upgrade', upgrade: EXEC_UPGRADE },
-    });
+    // a hand-written upgrade request on a plain socket: node:http costs more to load than the whole exec takes,
+    // and OPEN goes in the same write (the daemon reads it from the bytes after the headers)
+    const socket = connect(socketPath);
     const timer = setTimeout(() => {
-      req.destroy();
+      socket.destroy();
       reject(new Error(`the daemon did not start the command within ${timeoutMs / 1000} s`));
     }, timeoutMs);
-    req.on('error', (err: NodeJS.ErrnoException) => {
+    let settled = false;
+    const refuse = (err: Error) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') reject(new NoDaemonError(socketPath));
-      else reject(err);
-    });
-    req.on('response', (res: IncomingMessage) => {
-      clearTimeout(timer);
-      res.resume();
-      reject(
-        new DaemonApiError(
-          res.statusCode ?? 0,
-          'no_upgrade',
-          `the daemon refused the exec stream (HTTP ${res.statusCode})`,
-        ),
-      );
-    });
-    req.on('upgrade', (_res: IncomingMessage, socket: Socket, head: Buffer) => {
+      socket.destroy();
+      reject(err);
+    };
+    socket.once('error', (err: NodeJS.ErrnoException) =>
+      refuse(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? new NoDaemonError(socketPath) : err),
+    );
+    socket.write(
+      `POST /v1/exec HTTP/1.1\r\nhost: daemon\r\nconnection: Upgrade\r\nupgrade: ${EXEC_UPGRADE}\r\ncontent-length: 0\r\n\r\n`,
+    );
+    socket.write(encodeJsonFrame(ExecFrame.OPEN, open));
+    let header = Buffer.alloc(0);
+    const onHeader = (chunk: Buffer) => {
+      header = Buffer.concat([header, chunk]);
+      const end = header.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (header.length > 16 * 1024) refuse(new Error('the daemon sent a malformed answer to the exec request'));
+        return;
+      }
+      socket.off('data', onHeader);
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(header.subarray(0, end).toString('latin1'))?.[1] ?? 0);
+      if (status !== 101)
+        return refuse(new DaemonApiError(status, 'no_upgrade', `the daemon refused the exec stream (HTTP ${status})`));
+      socket.removeAllListeners('error');
+      upgraded(socket, header.subarray(end + 4));
+    };
+    socket.on('data', onHeader);
+
+    const upgraded = (socket: Socket, head: Buffer) => {
       const stdout = new PassThrough();
       const stderr = new PassThrough();
       const decoder = new FrameDecoder({ maxFrameLength: MAX_DAEMON_FRAME });
@@ -85,7 +95,7 @@ export function openExec(socketPath: string, open: ExecOpen, timeoutMs = 60_000)
         clearTimeout(timer);
         stdout.end();
         stderr.end();
-        if (!started) reject(err ?? new Error('the daemon closed the exec stream before the command started'));
+        if (!started) refuse(err ?? new Error('the daemon closed the exec stream before the command started'));
         else if (status) settleExit.resolve(status);
         else settleExit.reject(err ?? new Error('the daemon closed the exec stream before the command ended'));
         socket.end();
@@ -132,6 +142,7 @@ export function openExec(socketPath: string, open: ExecOpen, timeoutMs = 60_000)
           switch (f.type) {
             case ExecFrame.STARTED:
               started = decodeJsonPayload<ExecStarted>(f.payload) ?? { connection: '?', opened: false, ms: 0 };
+              settled = true;
               resolve({ ...session, started });
               break;
             case ExecFrame.STDOUT:
@@ -156,9 +167,7 @@ export function openExec(socketPath: string, open: ExecOpen, timeoutMs = 60_000)
       socket.on('data', onData);
       socket.on('error', () => {});
       socket.on('close', () => finish());
-      socket.write(encodeJsonFrame(ExecFrame.OPEN, open));
       if (head.length > 0) onData(head);
-    });
-    req.end();
+    };
   });
 }

@@ -317,7 +317,8 @@ export class Daemon {
     if (line) this.#log.write(line.level, line.message, e.host);
     this.#history.record(e);
     // the first latency figure soon after a (re)connection, not at the next interval
-    if (e.event === 'connected') setTimeout(() => this.#engine.checkAll('connected'), 1000).unref();
+    // (that host only: a check of every host per connection is n² channels when 100 hosts connect at once)
+    if (e.event === 'connected') setTimeout(() => this.#engine.check(e.host, 'connected'), 1000).unref();
     this.#feed.event(e);
     const data = `data: ${JSON.stringify(e)}\n\n`;
     for (const res of this.#streams) res.write(data);

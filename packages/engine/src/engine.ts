@@ -206,6 +206,12 @@ export class Engine extends EventEmitter<{ event: [EngineEvent] }> {
     return this.#hosts.get(host)?.session.connection;
   }
 
+  /** Checks one host end to end now, when it is connected (emits `health_check`). */
+  check(host: string, trigger: string): void {
+    const e = this.#hosts.get(host);
+    if (e?.state === 'connected') void e.session.checkNow(trigger);
+  }
+
   /** Checks every host end to end now (emits `health_check`, which updates `latencyMs`). */
   checkAll(trigger: string): void {
     for (const e of this.#hosts.values()) if (e.state === 'connected') void e.session.checkNow(trigger);

@@ -30,6 +30,8 @@ export class HostSession {
   #conn: SshConnection | undefined;
   /** Aborted to cut a reconnect backoff short (a wake-up: the network may be back). */
   #wakeup = new AbortController();
+  /** The health check in flight. */
+  #checking: Promise<void> | undefined;
   /** The link check a stalled channel open started, while it runs (one at a time). */
   #stallCheck: Promise<void> | undefined;
 
@@ -84,7 +86,15 @@ export class HostSession {
    * local listeners, and a silent agent is restarted. A host waiting out a reconnect backoff retries now. Emits
    * `health_check`.
    */
-  async checkNow(trigger: string): Promise<void> {
+  checkNow(trigger: string): Promise<void> {
+    // one check at a time: a burst of triggers (wake-up, stalls, intervals) shares the one in flight
+    this.#checking ??= this.#check(trigger).finally(() => {
+      this.#checking = undefined;
+    });
+    return this.#checking;
+  }
+
+  async #check(trigger: string): Promise<void> {
     const conn = this.#conn;
     if (!conn) {
       this.#wakeup.abort();

@@ -25,3 +25,16 @@ test('connection flags go to the daemon with absolute paths and no empty fields'
   });
   assert.deepEqual(connectionOptions({ identity: [], o: [] }, '/w'), {});
 });
+
+test('exec arguments are read without commander; anything unknown goes to commander', async () => {
+  const { parseExecArgs } = await import('./exec-args.ts');
+  assert.deepEqual(parseExecArgs(['-t', '-i', 'k', '-oBatchMode=yes', '--persist', '9', 'h', 'ls', '-la']), {
+    target: 'h',
+    command: ['ls', '-la'],
+    flags: { identity: ['k'], o: ['BatchMode=yes'], tty: true, persist: 9 },
+  });
+  assert.deepEqual(parseExecArgs(['h', '--', 'a', '--', 'b'])?.command, ['a', '--', 'b']);
+  assert.deepEqual(parseExecArgs(['-n', 'h'])?.flags.stdinNull, true);
+  for (const bad of [['--help'], ['-i'], ['--tyt', 'h'], ['--persist', 'x', 'h'], [], ['--', 'cmd']])
+    assert.equal(parseExecArgs(bad), undefined, bad.join(' '));
+});

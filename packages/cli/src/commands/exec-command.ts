@@ -1,8 +1,10 @@
 import { constants } from 'node:os';
-import type { ConnectionOptions, ExecSession } from '@port-linker/client';
+import { isAbsolute, resolve } from 'node:path';
+import type { ConnectionOptions } from '@port-linker/client';
+import { type ExecSession, openExec } from '@port-linker/client/exec';
+import { daemonPaths } from '@port-linker/daemon/client';
+import type { ExecOpen } from '@port-linker/proto';
 import type { CommandIo } from './command-io.ts';
-import { absolutePath } from './connect-command.ts';
-import { ensureDaemon } from './daemon-client.ts';
 
 /** What `exec` exits with when port-linker itself failed (as ssh does, so a remote's own codes stay distinct). */
 export const EXEC_FAILED = 255;
@@ -15,6 +17,11 @@ export interface ConnectionFlags {
   jump?: string;
   passwordFile?: string;
   persist?: number;
+}
+
+/** A path the user typed, made absolute (the daemon runs in another directory); `~` is left to the resolver. */
+function absolutePath(path: string, cwd: string): string {
+  return path.startsWith('~') || isAbsolute(path) ? path : resolve(cwd, path);
 }
 
 /** The flags as the daemon takes them (local paths made absolute: the daemon runs in `/`). */
@@ -48,19 +55,26 @@ export async function execCommand(
   o: ConnectionFlags & { tty?: boolean; stdinNull?: boolean },
   io: CommandIo,
 ): Promise<number> {
-  const { client } = await ensureDaemon(io.env, (line) => io.stderr(`${line}\n`));
-  const { PortLinkerClient } = await import('@port-linker/client');
-  const pl = new PortLinkerClient({ socket: client.socket });
   const stdin = process.stdin;
   const stdout = process.stdout;
   const pty = o.tty
     ? { rows: stdout.rows ?? 24, cols: stdout.columns ?? 80, term: io.env.TERM || 'xterm-256color' }
     : undefined;
+  const open: ExecOpen = {
+    ...connectionOptions(o, io.cwd),
+    ...(pty ? { pty } : {}),
+    target,
+    command: command.join(' '),
+  };
   let session: ExecSession;
   try {
-    session = await pl.exec(target, command.join(' '), {
-      ...connectionOptions(o, io.cwd),
-      ...(pty ? { pty } : {}),
+    // straight to the socket: no status round trip, no node:http (a daemon of another version refuses the stream's
+    // protocol version); the daemon is started only when none answers
+    session = await openExec(daemonPaths(io.env).socket, open).catch(async (err: Error & { code?: string }) => {
+      if (err.code !== 'ENODAEMON') throw err;
+      const { ensureDaemon } = await import('./daemon-client.ts');
+      const { paths } = await ensureDaemon(io.env, (line) => io.stderr(`${line}\n`));
+      return openExec(paths.socket, open);
     });
   } catch (err) {
     io.stderr(`port-linker: exec ${target}: ${(err as Error).message}\n`);
