@@ -151,14 +151,30 @@ export class SshConnection extends EventEmitter {
     return new ChannelError(this.#label, `${this.#label}: cannot ${what}: ${err.message}`, undefined, { cause: err });
   }
 
-  #openExec(command: string, options: SpawnOptions = {}): Promise<ClientChannel> {
+  /**
+   * Opens a session channel; its exit status and close are watched from the open callback on: a short command's
+   * exit-status and close can arrive in the same read as the open confirmation, before an awaiting caller runs.
+   */
+  #openExec(
+    command: string,
+    options: SpawnOptions = {},
+  ): Promise<{ ch: ClientChannel; exit: Promise<{ code: number | null; signal?: string }> }> {
     return new Promise((resolve, reject) => {
       if (this.#closed) return reject(this.#channelError(`run "${short(command)}"`, new Error('closed')));
       const pty = options.pty
         ? { pty: { rows: options.pty.rows, cols: options.pty.cols, term: options.pty.term, width: 0, height: 0 } }
         : {};
-      const done = (err: Error | undefined, ch: ClientChannel) =>
-        err ? reject(this.#channelError(command ? `run "${short(command)}"` : 'start a shell', err)) : resolve(ch);
+      const done = (err: Error | undefined, ch: ClientChannel) => {
+        if (err) return reject(this.#channelError(command ? `run "${short(command)}"` : 'start a shell', err));
+        let status: { code: number | null; signal?: string } = { code: null };
+        ch.on('exit', (code: number | null, signal?: string) => {
+          status = signal ? { code: null, signal } : { code: code ?? null };
+        });
+        const exit = new Promise<{ code: number | null; signal?: string }>((res) =>
+          ch.once('close', () => res(status)),
+        );
+        resolve({ ch, exit });
+      };
       try {
         // no command: the login shell (`ssh host`), on a terminal when asked for one
         if (command === '') this.#client.shell(pty.pty ?? false, done);
@@ -171,11 +187,10 @@ export class SshConnection extends EventEmitter {
 
   /** Runs a command to completion and collects its output (stdin is closed after `stdin` is sent). */
   async exec(command: string, options: { stdin?: Uint8Array | string; timeoutMs?: number } = {}): Promise<ExecResult> {
-    const ch = await this.#openExec(command);
+    const { ch, exit } = await this.#openExec(command);
     return new Promise((resolve, reject) => {
       const out: Buffer[] = [];
       const err: Buffer[] = [];
-      let status: { code: number | null; signal?: string } = { code: null };
       let timer: NodeJS.Timeout | undefined;
       if (options.timeoutMs !== undefined) {
         timer = setTimeout(() => {
@@ -190,10 +205,13 @@ export class SshConnection extends EventEmitter {
       }
       ch.on('data', (d: Buffer) => out.push(d));
       ch.stderr.on('data', (d: Buffer) => err.push(d));
-      ch.on('exit', (code: number | null, signal?: string) => {
-        status = signal ? { code: null, signal } : { code: code ?? null };
-      });
-      ch.on('close', () => {
+      // the close can come before the buffered output is read: wait for both streams' ends too
+      const ended = (r: Readable) =>
+        new Promise<void>((res) => {
+          if (r.readableEnded) res();
+          else r.once('end', () => res()).once('close', () => res());
+        });
+      void Promise.all([exit, ended(ch), ended(ch.stderr)]).then(([status]) => {
         clearTimeout(timer);
         resolve({ ...status, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') });
       });
@@ -203,14 +221,7 @@ export class SshConnection extends EventEmitter {
 
   /** Starts a long-running remote process with its three streams. */
   async spawn(command: string, options: SpawnOptions = {}): Promise<ExecChannel> {
-    const ch = await this.#openExec(command, options);
-    let status: { code: number | null; signal?: string } = { code: null };
-    ch.on('exit', (code: number | null, signal?: string) => {
-      status = signal ? { code: null, signal } : { code: code ?? null };
-    });
-    const exit = new Promise<{ code: number | null; signal?: string }>((resolve) =>
-      ch.once('close', () => resolve(status)),
-    );
+    const { ch, exit } = await this.#openExec(command, options);
     return {
       stdout: ch,
       stdin: ch,
