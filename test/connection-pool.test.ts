@@ -274,6 +274,25 @@ describe('the connection pool: exec, cp, connect and test over the daemon (a rea
         ['channel', true],
       ],
     );
+    // the README's example, as a user runs it
+    const example = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', join(import.meta.dirname, '../examples/client.ts'), target],
+        {
+          env: { ...process.env, ...env },
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d;
+      });
+      child.on('exit', (code) => resolve({ code, out }));
+    });
+    assert.equal(example.code, 0);
+    assert.match(example.out, /uname -a exited 0: Linux /);
+    assert.match(example.out, /forward explicit\/127\.0\.0\.1:18080 listens/);
     const bad = await runCli(['test', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', target], env);
     assert.equal(bad.code, 1);
     assert.match(bad.stdout, /FAIL {2}connect/);
