@@ -185,6 +185,15 @@ describe('the connection pool: exec, cp, connect and test over the daemon (a rea
     assert.equal(s.started.opened, false, 'the daemon host connection is reused');
   });
 
+  test('200 concurrent commands on one connection (queued past MaxSessions) each return their own output', async () => {
+    const pl = new PortLinkerClient({ env: { ...process.env, ...env } });
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => pl.run(target, `echo ${i}`)));
+    assert.deepEqual(
+      results.map((r) => `${r.code}:${r.stdout.toString()}`),
+      results.map((_, i) => `0:${i}\n`),
+    );
+  });
+
   test('a target the daemon does not hold gets an on-demand connection, kept for --persist', async () => {
     const other = `${host.user}@${host.address}:22`;
     const flags = host.portLinkerArgs();

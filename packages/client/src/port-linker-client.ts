@@ -144,7 +144,9 @@ export class PortLinkerClient {
     s.stdout.on('data', (d: Buffer) => out.push(d));
     s.stderr.on('data', (d: Buffer) => err.push(d));
     s.stdin.end(stdin === undefined ? undefined : Buffer.from(stdin));
-    const exit = await s.exit;
+    // the output may still be in the streams when the exit is known: its end comes after the last of it
+    const ended = (r: NodeJS.ReadableStream) => new Promise<void>((res) => r.once('end', () => res()));
+    const [exit] = await Promise.all([s.exit, ended(s.stdout), ended(s.stderr)]);
     return { ...exit, stdout: Buffer.concat(out), stderr: Buffer.concat(err) };
   }
 

@@ -138,7 +138,13 @@ export function serveExecStream(
     relay(c.stderr, ExecFrame.STDERR);
     c.stdin.on('error', () => {}); // stdin after the remote closed its end
     for (const f of early.splice(0)) input(f.type, f.payload);
-    const status = await c.exit;
+    // the channel can close before its buffered output has been read: EXIT goes after the last of it
+    const ended = (r: NodeJS.ReadableStream & { readableEnded?: boolean }) =>
+      new Promise<void>((res) => {
+        if (r.readableEnded) res();
+        else r.once('end', () => res()).once('close', () => res());
+      });
+    const [status] = await Promise.all([c.exit, ended(c.stdout), ended(c.stderr)]);
     if (finished) return;
     finished = true;
     lease.release();
