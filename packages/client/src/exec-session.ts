@@ -37,7 +37,19 @@ export interface ExecSession {
 }
 
 /** Opens an exec stream on the daemon's control socket (`POST /v1/exec`, upgraded) and starts the command. */
-export function openExec(socketPath: string, open: ExecOpen, timeoutMs = 60_000): Promise<ExecSession> {
+export async function openExec(socketPath: string, open: ExecOpen, timeoutMs = 60_000): Promise<ExecSession> {
+  // a full listen queue (a burst of streams) answers EAGAIN at once: try again shortly, for up to 5 s
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await openOnce(socketPath, open, timeoutMs);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || attempt >= 100) throw err;
+      await new Promise((r) => setTimeout(r, 10 + Math.random() * 40));
+    }
+  }
+}
+
+function openOnce(socketPath: string, open: ExecOpen, timeoutMs: number): Promise<ExecSession> {
   return new Promise<ExecSession>((resolve, reject) => {
     // a hand-written upgrade request on a plain socket: node:http costs more to load than the whole exec takes,
     // and OPEN goes in the same write (the daemon reads it from the bytes after the headers)

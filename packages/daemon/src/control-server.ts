@@ -99,7 +99,8 @@ export async function listenControl(
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(path, () => {
+      // a deep backlog: a burst of exec streams (1,000 at once) must queue, not meet EAGAIN
+      server.listen({ path, backlog: 4096 }, () => {
         server.off('error', reject);
         resolve();
       });
