@@ -56,7 +56,8 @@ if (which === 'cli') {
   rmSync(join(root, 'packages/cli/dist/chunks'), { recursive: true, force: true });
   await build({
     ...common,
-    entryPoints: [join(root, 'packages/cli/src/main.ts')],
+    // main: the CLI; client: @port-linker/client, which the npm package exports as `port-linker/client`
+    entryPoints: { main: join(root, 'packages/cli/src/main.ts'), client: join(root, 'packages/client/src/index.ts') },
     outdir: join(root, 'packages/cli/dist'),
     entryNames: '[name]',
     chunkNames: 'chunks/[name]-[hash]',

@@ -103,6 +103,8 @@ function main() {
       license: 'MIT',
       type: 'module',
       bin: { 'port-linker': 'bin/port-linker.js' },
+      // the daemon's client library for other Node tools (JavaScript; its types are in the repository)
+      exports: { './client': './dist/client.js', './package.json': './package.json' },
       engines: rootPkg.engines,
       os: ['linux', 'darwin'],
       dependencies: registryDependencies(cli.name),

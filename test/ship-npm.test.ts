@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -44,6 +44,20 @@ describe('the npm package: npm pack of the CLI, installed with npm install -g in
     assert.equal(installed.version, VERSION);
     assert.ok(installed.dependencies.ssh2, 'its real dependencies are declared, not found in a monorepo');
     assert.equal(installed.engines.node, '>=22');
+  });
+
+  test('exports the client library as port-linker/client', async () => {
+    const script = join(dir, 'prefix', 'lib', 'check-client.mjs');
+    writeFileSync(
+      script,
+      [
+        "import { PortLinkerClient } from 'port-linker/client';",
+        "const pl = new PortLinkerClient({ socket: '/nonexistent/daemon.sock' });",
+        'await pl.status().catch((err) => console.log(err.code));',
+      ].join('\n'),
+    );
+    const r = await run([process.execPath, script]);
+    assert.equal(r.stdout.trim(), 'ENODAEMON');
   });
 
   test('mirrors a real host with the agent it carries (script and single executable)', async () => {
