@@ -10,6 +10,8 @@ list=$(cat <<'PROGRAMS'
 /usr/sbin/sshd   openssh-server   test harness, bench, demo: the private sshd of each throwaway "remote"
 ssh              openssh-client   bench: `ssh -N -L` measured side by side; test/doctor-config.test.ts: `ssh -G`
 ssh-keygen       openssh-client   test harness: host and client keys, known_hosts
+scp              openssh-client   bench (cp row): `scp -p` measured side by side with `port-linker cp`
+sftp             openssh-client   bench (cp row): `sftp -b` measured side by side with `port-linker cp`
 ssh-agent        openssh-client   test/ssh-auth.test.ts
 ssh-add          openssh-client   test/ssh-auth.test.ts
 ip               iproute2         test harness, bench: network namespaces and veth links

@@ -29,18 +29,19 @@ export interface DaemonFigures {
   moved: number;
 }
 
-interface Ran {
+/** How a finished program went: exit code, output and wall time (spawn -> exit). */
+export interface Ran {
   code: number | null;
   stdout: string;
   stderr: string;
   ms: number;
 }
 
-/** Runs `node ARGS` to completion: exit code, output and wall time (spawn -> exit). */
-function runNode(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<Ran> {
+/** Runs a program to completion (killed, and rejected, after `timeoutMs`). */
+export function runTimed(program: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<Ran> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -51,7 +52,7 @@ function runNode(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): P
     });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`node ${args.join(' ')} did not finish within ${timeoutMs} ms; stderr: ${stderr.trim()}`));
+      reject(new Error(`${program} ${args.join(' ')} did not finish within ${timeoutMs} ms; stderr: ${stderr.trim()}`));
     }, timeoutMs);
     child.once('error', reject);
     child.once('exit', (code) => {
@@ -59,6 +60,11 @@ function runNode(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): P
       resolve({ code, stdout, stderr, ms: performance.now() - t0 });
     });
   });
+}
+
+/** Runs `node ARGS` to completion. */
+function runNode(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<Ran> {
+  return runTimed(process.execPath, args, env, timeoutMs);
 }
 
 /** `port-linker ARGS` in the daemon's environment; throws unless it exits 0. */

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { PortLinkerClient } from '@port-linker/client';
 import { RemoteHost } from '../../test/harness/index.ts';
 import { onCleanup } from './cleanup.ts';
+import { type Ran, runTimed } from './measure-daemon.ts';
 import { rssMb } from './measure-process.ts';
 import { median } from './stats.ts';
 
@@ -14,39 +14,7 @@ const CLI = join(import.meta.dirname, '../../packages/cli/bin/port-linker.js');
 /** Goals of the pool rows (issue: exec <= 20% of a fresh ssh and <= 1.2x ControlMaster; 100 hosts < 5 s; < 1 MB). */
 export const POOL_GOALS = { vsSsh: 0.2, vsMaster: 1.2, hundredMs: 5000, perConnMb: 1 } as const;
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-/** Runs a program to completion: exit code, output, wall time (spawn -> exit). */
-function runTimed(program: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 600_000): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${program} ${args.join(' ')} did not finish within ${timeoutMs} ms`));
-    }, timeoutMs);
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, ms: performance.now() - t0 });
-    });
-  });
-}
-
-async function ok(program: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs?: number): Promise<Ran> {
+async function ok(program: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 600_000): Promise<Ran> {
   const r = await runTimed(program, args, env, timeoutMs);
   if (r.code !== 0)
     throw new Error(`${program} ${args.slice(0, 6).join(' ')} exited ${r.code}: ${r.stderr.trim().slice(-300)}`);

@@ -1,6 +1,8 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isAbsolute } from 'node:path';
-import type { CopyRequest } from '@port-linker/ssh';
-import type { PoolTarget } from './connection-pool.ts';
+import { type CopyRequest, copyFiles } from '@port-linker/ssh';
+import { ApiError } from './api-error.ts';
+import type { ConnectionPool, PoolTarget } from './connection-pool.ts';
 import { parseExecOpen } from './exec-stream.ts';
 
 /** `POST /v1/copy`'s body: the connection (as for exec) and what to copy. */
@@ -33,4 +35,51 @@ export function parseCopyRequest(body: unknown): { target: PoolTarget; request: 
     },
     request: { direction: b.direction, sources: b.sources, dest: b.dest as string, recursive: b.recursive === true },
   };
+}
+
+/**
+ * `POST /v1/copy`: copies over SFTP on a pooled connection, streaming progress as JSON lines (`started`, `progress`
+ * at most every 100 ms, then `done` or `error`).
+ */
+export async function serveCopy(
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: unknown,
+  pool: ConnectionPool,
+  log: (msg: string, host: string) => void,
+): Promise<void> {
+  let copy: ReturnType<typeof parseCopyRequest>;
+  try {
+    copy = parseCopyRequest(body);
+  } catch (err) {
+    throw new ApiError(400, 'bad_copy', (err as Error).message);
+  }
+  const lease = await pool.acquire(copy.target);
+  const abort = new AbortController();
+  res.on('close', () => abort.abort());
+  req.socket.setTimeout(0);
+  res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+  res.write(`${JSON.stringify({ event: 'started', connection: lease.id, opened: lease.opened })}\n`);
+  let last = 0;
+  try {
+    const result = await copyFiles(
+      lease.conn,
+      copy.request,
+      (p) => {
+        const now = performance.now();
+        if (now - last < 100 && p.bytes < p.totalBytes) return;
+        last = now;
+        res.write(`${JSON.stringify({ event: 'progress', ...p })}\n`);
+      },
+      abort.signal,
+    );
+    res.end(`${JSON.stringify({ event: 'done', ...result })}\n`);
+    const errors = result.errors.length ? ` (${result.errors.length} error(s))` : '';
+    const way = copy.request.direction === 'up' ? 'to' : 'from';
+    log(`copied ${result.files} file(s), ${result.bytes} bytes ${way} ${lease.id}${errors}`, lease.id);
+  } catch (err) {
+    res.end(`${JSON.stringify({ event: 'error', message: (err as Error).message.split('\n')[0] })}\n`);
+  } finally {
+    lease.release();
+  }
 }

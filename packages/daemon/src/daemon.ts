@@ -8,12 +8,12 @@ import {
   StickyPorts,
 } from '@port-linker/engine';
 import { parseLocalForward } from '@port-linker/forward';
-import { copyFiles, parseTarget, resolveHost, type SshConnection } from '@port-linker/ssh';
+import { parseTarget, resolveHost, type SshConnection } from '@port-linker/ssh';
 import { ApiError } from './api-error.ts';
 import { apiToken } from './api-token.ts';
 import { ConnectionPool } from './connection-pool.ts';
 import { listenApi, listenControl, parseApiAddress, type Route } from './control-server.ts';
-import { parseCopyRequest } from './copy-request.ts';
+import { serveCopy } from './copy-request.ts';
 import { acquireLock } from './daemon-lock.ts';
 import { DaemonLog } from './daemon-log.ts';
 import type { DaemonPaths } from './daemon-paths.ts';
@@ -272,46 +272,6 @@ export class Daemon {
     );
   }
 
-  /** `POST /v1/copy`: copies over SFTP on a pooled connection, streaming progress as JSON lines. */
-  async #copy(req: import('node:http').IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
-    let copy: ReturnType<typeof parseCopyRequest>;
-    try {
-      copy = parseCopyRequest(body);
-    } catch (err) {
-      throw new ApiError(400, 'bad_copy', (err as Error).message);
-    }
-    const lease = await this.#pool.acquire(copy.target);
-    const abort = new AbortController();
-    res.on('close', () => abort.abort());
-    req.socket.setTimeout(0);
-    res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
-    res.write(`${JSON.stringify({ event: 'started', connection: lease.id, opened: lease.opened })}\n`);
-    let last = 0;
-    try {
-      const result = await copyFiles(
-        lease.conn,
-        copy.request,
-        (p) => {
-          const now = performance.now();
-          if (now - last < 100 && p.bytes < p.totalBytes) return;
-          last = now;
-          res.write(`${JSON.stringify({ event: 'progress', ...p })}\n`);
-        },
-        abort.signal,
-      );
-      res.end(`${JSON.stringify({ event: 'done', ...result })}\n`);
-      this.#log.write(
-        'info',
-        `copied ${result.files} file(s), ${result.bytes} bytes ${copy.request.direction === 'up' ? 'to' : 'from'} ${lease.id}${result.errors.length ? ` (${result.errors.length} error(s))` : ''}`,
-        lease.id,
-      );
-    } catch (err) {
-      res.end(`${JSON.stringify({ event: 'error', message: (err as Error).message.split('\n')[0] })}\n`);
-    } finally {
-      lease.release();
-    }
-  }
-
   #onEvent(e: EngineEvent): void {
     const line = describeEvent(e);
     if (line) this.#log.write(line.level, line.message, e.host);
@@ -397,7 +357,8 @@ export class Daemon {
         method: 'POST',
         path: /^\/v1\/copy$/,
         streams: true,
-        handler: async (req, res, body) => this.#copy(req, res, body),
+        handler: async (req, res, body) =>
+          serveCopy(req, res, body, this.#pool, (msg, host) => this.#log.write('info', msg, host)),
       },
       { method: 'POST', path: /^\/v1\/hosts$/, handler: async (_q, _s, body) => this.#addHost(body) },
       {

@@ -1,20 +1,11 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ControlClient, type DaemonPaths, daemonPaths, NoDaemonError } from '@port-linker/client';
+import { ControlClient, type DaemonPaths, type DaemonStatus, daemonPaths, NoDaemonError } from '@port-linker/client';
 import { selfCommand } from '../self-command.ts';
 import { VERSION } from '../version.ts';
 
-/** What `GET /v1/status` says. */
-export interface DaemonStatus {
-  version: string;
-  api: number;
-  pid: number;
-  started_at: string;
-  state_dir: string;
-  socket: string;
-  hosts: number;
-}
+export type { DaemonStatus } from '@port-linker/client';
 
 /** The daemon is another version than this CLI. */
 export function versionProblem(status: DaemonStatus): string | undefined {
