@@ -33,6 +33,16 @@ useradd          passwd           test harness: a second login user
 userdel          passwd           test harness
 chpasswd         passwd           ssh-auth tests: password login
 sh               dash             remote commands in tests
+/usr/lib/postgresql/15/bin/postgres postgresql-15 bench (workloads row): the SQL server in the test remote
+/usr/lib/postgresql/15/bin/initdb   postgresql-15 bench (workloads row)
+/usr/lib/postgresql/15/bin/pg_isready postgresql-15 bench (workloads row)
+pgbench          postgresql-client-15 bench (workloads row): select-only load
+pg_isready       postgresql-client-15 bench (workloads row): readiness through the tunnel
+redis-server     redis-server     bench (workloads row): the key-value server in the test remote
+redis-benchmark  redis-tools      bench (workloads row): GET/SET load
+redis-cli        redis-tools      bench (workloads row): readiness through the tunnel
+nginx            nginx-light      bench (workloads row): the HTTP server in the test remote
+wrk              wrk              bench (workloads row): HTTP load, keep-alive and a connection per request
 chromium         chromium         dashboard browser test, dashboard bench (driven by playwright-core)
 PROGRAMS
 )

@@ -14,6 +14,7 @@ import { standaloneFigures } from './measure-standalone.ts';
 import { autoStartFigures, startToUsable } from './measure-startup.ts';
 import { iperfGbps } from './measure-throughput.ts';
 import { udpRate, udpRoundTrips } from './measure-udp.ts';
+import { WORKLOAD_FIGURES, workloadFigures } from './measure-workloads.ts';
 import { waitUsable } from './net-probe.ts';
 import { freePortRange } from './services.ts';
 import { startTunnel, type Tunnel } from './tunnel.ts';
@@ -143,6 +144,15 @@ function forwardTypeRow(id: string, flag: string, how: string, measure: Row['mea
 }
 
 export const ROWS: Row[] = [
+  {
+    id: 'workloads',
+    phase: 'solo',
+    sides: BOTH,
+    quick: false,
+    runs: 3,
+    figures: WORKLOAD_FIGURES,
+    measure: workloadFigures,
+  },
   {
     id: 'throughput',
     phase: 'tunnel',

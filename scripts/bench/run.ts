@@ -14,7 +14,7 @@ import { waitUsable } from './net-probe.ts';
 import { machineInfo, markdownTable, summarise } from './report.ts';
 import { ROWS } from './rows.ts';
 import { startServices } from './services.ts';
-import { CIPHER, setAgentTransport, startTunnel, targetOf } from './tunnel.ts';
+import { CIPHER, setAgentTransport, setDataPath, startTunnel, targetOf, waitDataPath } from './tunnel.ts';
 import { startWanLink } from './wan-link.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -27,6 +27,7 @@ const { values: args } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     out: { type: 'string' },
     transport: { type: 'string', default: 'stdio' },
+    'data-path': { type: 'string', default: 'auto' },
   },
 });
 const quick = args.quick === true;
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
   preflight();
   installSignalCleanup();
   setAgentTransport(args.transport ?? 'stdio');
+  setDataPath(args['data-path'] ?? 'auto');
   const started = Date.now();
   const dir = mkdtempSync(join(tmpdir(), 'port-linker-bench-'));
   onCleanup(() => rmSync(dir, { recursive: true, force: true }));
@@ -134,6 +136,7 @@ async function main(): Promise<void> {
         const tunnel = startTunnel(side, ctxBase.target, { forwards: [services.echo, services.iperf] });
         try {
           await waitUsable(services.echo, 20_000, tunnel.dead);
+          if (side === 'port-linker') log(`data path: ${await waitDataPath(tunnel)}`);
           for (const row of phaseRows) await measure(row, { ...ctxBase, tunnel, side, run });
         } catch (err) {
           for (const row of phaseRows) errors.set(row.id, (err as Error).message.split('\n')[0] ?? 'failed');
@@ -181,7 +184,7 @@ async function main(): Promise<void> {
   const table = markdownTable(results);
   const machine = machineInfo(CIPHER);
   const durationS = Math.round((Date.now() - started) / 1000);
-  const summary = `${machine.cpu}, ${machine.cores} cores, Linux ${machine.kernel}, Node ${machine.node}, ${machine.openssh}, ssh2 ${machine.ssh2}; cipher ${CIPHER}; agent transport ${args.transport}; ${runs} runs${quick ? ' (--quick)' : ''}; load avg at end ${(machine.loadavg as number[]).map((l) => l.toFixed(2)).join(' ')}; ${durationS} s`;
+  const summary = `${machine.cpu}, ${machine.cores} cores, Linux ${machine.kernel}, Node ${machine.node}, ${machine.openssh}, ssh2 ${machine.ssh2}; cipher ${CIPHER}; agent transport ${args.transport}; data path ${args['data-path']}; ${runs} runs${quick ? ' (--quick)' : ''}; load avg at end ${(machine.loadavg as number[]).map((l) => l.toFixed(2)).join(' ')}; ${durationS} s`;
   process.stdout.write(`\n${table}\n\n${summary}\n`);
   const outDir = join(ROOT, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
@@ -190,7 +193,17 @@ async function main(): Promise<void> {
   writeFileSync(
     file,
     `${JSON.stringify(
-      { date: new Date().toISOString(), quick, runs, transport: args.transport, durationS, machine, results, table },
+      {
+        date: new Date().toISOString(),
+        quick,
+        runs,
+        transport: args.transport,
+        dataPath: args['data-path'],
+        durationS,
+        machine,
+        results,
+        table,
+      },
       null,
       2,
     )}\n`,

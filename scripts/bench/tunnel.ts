@@ -14,6 +14,18 @@ export function setAgentTransport(kind: string): void {
   agentTransport = kind;
 }
 
+let dataPath = 'auto';
+
+/** port-linker's `--data-path` in every tunnel of the run (`npm run bench -- --data-path ssh|direct|auto`). */
+export function setDataPath(kind: string): void {
+  dataPath = kind;
+}
+
+/** The data path asked of port-linker tunnels. */
+export function getDataPath(): string {
+  return dataPath;
+}
+
 /** The agent transport in use for auto-mode rows. */
 export function getAgentTransport(): string {
   return agentTransport;
@@ -53,6 +65,8 @@ export interface TunnelOptions {
   auto?: boolean;
   /** port-linker auto mode: `--transport` (default: setAgentTransport()). */
   transport?: string;
+  /** port-linker: `--data-path` (default: setDataPath()). */
+  dataPath?: string;
   /** Extra environment (port-linker). */
   env?: NodeJS.ProcessEnv;
   /** Extra arguments before the destination. */
@@ -81,10 +95,22 @@ export function portLinkerArgs(t: SshTarget, opts: TunnelOptions = {}): string[]
     '--no-notify',
     ...commonOptions(t),
     ...(opts.auto ? ['--transport', opts.transport ?? agentTransport] : ['--no-auto']),
+    '--data-path',
+    opts.dataPath ?? dataPath,
     ...(opts.forwards ?? []).flatMap((p) => ['-L', `${p}:127.0.0.1:${p}`]),
     ...(opts.extra ?? []),
     `${t.user}@${t.address}`,
   ];
+}
+
+/**
+ * Waits until a port-linker tunnel chose its data path (the direct path comes up after the agent; rows measured
+ * before it would measure SSH channels). No-op for OpenSSH and for `--data-path ssh`.
+ */
+export async function waitDataPath(t: Tunnel, timeoutMs = 20_000): Promise<string> {
+  if (!t.cli || dataPath === 'ssh') return 'ssh';
+  const e = await t.cli.waitEvent((x) => x.event === 'data_path', 'data_path event', timeoutMs);
+  return String((e as { kind?: string }).kind);
 }
 
 /** Starts OpenSSH or port-linker forwarding `forwards` (remote 127.0.0.1:p -> local 127.0.0.1:p). */

@@ -1,4 +1,6 @@
+import { startDirectServer } from '@port-linker/datapath';
 import type { LogLevelName, Message } from '@port-linker/proto';
+import { DataPathFeature } from './data-path-feature.ts';
 import { type QuicLoader, TransportFeature, type TransportSwitch } from './transport-feature.ts';
 import { UdpRelay } from './udp-relay.ts';
 
@@ -51,7 +53,10 @@ export function reservedFeature(name: string, types: readonly Message['type'][])
   };
 }
 
-/** The features this agent ships: UDP forwarding, and transport negotiation (stdio only without a switch). */
+/**
+ * The features this agent ships: UDP forwarding, transport negotiation (stdio only without a switch), and the direct
+ * data path.
+ */
 export function defaultFeatures(transports?: TransportSwitch, quic?: QuicLoader): AgentFeature[] {
-  return [new UdpRelay(), new TransportFeature(transports, { quic })];
+  return [new UdpRelay(), new TransportFeature(transports, { quic }), new DataPathFeature(startDirectServer)];
 }

@@ -16,6 +16,8 @@ export interface CliConfig {
   defaultExcludes: boolean;
   protocol: 'tcp' | 'udp' | 'both';
   transport: 'auto' | 'stdio' | 'tcp' | 'quic';
+  /** How forwarded TCP connections travel: auto (direct to the agent when measured no slower), direct, ssh. */
+  dataPath: 'auto' | 'direct' | 'ssh';
   localForwards: string[];
   /** `-R` forwards (remote listeners whose connections come back here). */
   remoteForwards: string[];
@@ -98,6 +100,14 @@ export function buildProgram(version: string, write: { out: (s: string) => void;
     .addOption(
       new Option('--transport <kind>', 'agent transport (auto = best offered)')
         .choices(['auto', 'stdio', 'tcp', 'quic'])
+        .default('auto'),
+    )
+    .addOption(
+      new Option(
+        '--data-path <kind>',
+        'how forwarded TCP travels: direct (TLS to the agent), ssh (channels), auto (direct when measured no slower)',
+      )
+        .choices(['auto', 'direct', 'ssh'])
         .default('auto'),
     )
     .option(
@@ -224,6 +234,7 @@ export function parseCli(
       defaultExcludes: o.defaultExcludes,
       protocol: o.protocol,
       transport: o.transport,
+      dataPath: o.dataPath,
       localForwards: o.L,
       remoteForwards: o.R,
       dynamicForwards: o.D,

@@ -20,6 +20,8 @@ export interface HostSpec {
   auto: boolean;
   protocol: HostOptions['protocol'];
   transport: HostOptions['transport'];
+  /** How forwarded TCP travels (auto, direct, ssh). */
+  data_path?: 'auto' | 'direct' | 'ssh';
   agent: HostOptions['agent'];
   conflict: HostOptions['conflict'];
   bind_address?: string;
@@ -68,6 +70,7 @@ export const HOST_SPEC_SCHEMA = {
     auto: { type: 'boolean', default: true },
     protocol: oneOf(['tcp', 'udp', 'both'], 'both'),
     transport: oneOf(['auto', 'stdio', 'tcp', 'quic'], 'auto'),
+    data_path: oneOf(['auto', 'direct', 'ssh'], 'auto'),
     agent: oneOf(['auto', 'node', 'binary', 'none'], 'auto'),
     conflict: oneOf(['remap', 'skip', 'kill'], 'remap'),
     bind_address: str,
@@ -132,6 +135,7 @@ export function hostOptionsOf(spec: HostSpec): HostOptions {
     auto: spec.auto,
     protocol: spec.protocol,
     transport: spec.transport,
+    ...(spec.data_path ? { dataPath: spec.data_path } : {}),
     agent: spec.agent,
     conflict: spec.conflict,
     ...(spec.bind_address === undefined ? {} : { bindAddress: spec.bind_address }),

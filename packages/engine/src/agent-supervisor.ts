@@ -2,6 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { type AgentLink, type DeployResult, deployAgent, loadQuicConnector, startAgent } from '@port-linker/deploy';
 import type { Message } from '@port-linker/proto';
 import type { ResolvedHost, SshConnection } from '@port-linker/ssh';
+import type { DataPath } from './data-path.ts';
 import type { ForwardSync } from './forward-sync.ts';
 import type { HostOptions } from './host-options.ts';
 import type { Level, SessionDeps } from './session-deps.ts';
@@ -30,10 +31,19 @@ export class AgentSupervisor {
   readonly #sync: ForwardSync;
   readonly #deploy: typeof deployAgent;
   readonly #start: typeof startAgent;
+  readonly #dataPath: DataPath | undefined;
   #link: AgentLink | undefined;
   #pingSeq = 1n << 62n; // apart from the link's own periodic pings
 
-  constructor(cfg: HostOptions, host: ResolvedHost, deps: SessionDeps, sync: ForwardSync, steps: AgentSteps = {}) {
+  constructor(
+    cfg: HostOptions,
+    host: ResolvedHost,
+    deps: SessionDeps,
+    sync: ForwardSync,
+    steps: AgentSteps = {},
+    dataPath?: DataPath,
+  ) {
+    this.#dataPath = dataPath;
     this.#cfg = cfg;
     this.#host = host;
     this.#deps = deps;
@@ -126,6 +136,16 @@ export class AgentSupervisor {
         });
       } catch (err) {
         if (gone || signal.aborted) return;
+        if (!this.#cfg.auto) {
+          // the agent was there for the direct data path only: SSH channels carry everything
+          log.info(`agent could not start (${(err as Error).message.split('\n')[0]}); data path: SSH channels`);
+          emit('data_path', {
+            kind: 'ssh',
+            mode: this.#dataPath?.mode ?? 'auto',
+            reason: `the agent could not start: ${(err as Error).message.split('\n')[0]}`,
+          });
+          return;
+        }
         if (mode !== 'none') {
           log.warn(`agent could not start (${(err as Error).message}); falling back to agentless scanning`);
           mode = 'none';
@@ -166,8 +186,10 @@ export class AgentSupervisor {
         log.log(e.level === 'info' ? 'debug' : e.level, e.message, { source: 'agent', target: e.target || undefined }),
       );
       const exited = new Promise<string>((resolve) => link.once('exit', (reason: string) => resolve(reason)));
-      link.send({ type: 'WatchRequest', ...this.#sync.protocols(), intervalMs: WATCH_INTERVAL_MS });
+      if (this.#cfg.auto) link.send({ type: 'WatchRequest', ...this.#sync.protocols(), intervalMs: WATCH_INTERVAL_MS });
+      void this.#dataPath?.attach(conn, link);
       const reason = await Promise.race([exited, closed.then(() => 'connection closed')]);
+      this.#dataPath?.detach();
       if (this.#link === link) {
         this.#link = undefined;
         this.#deps.manager.setUdpSender(undefined);
@@ -182,6 +204,10 @@ export class AgentSupervisor {
       }
       const now = Date.now();
       starts.push(now);
+      if (starts.filter((t) => now - t < 60_000).length >= 3 && !this.#cfg.auto) {
+        log.warn('agent keeps dying; data path: SSH channels');
+        return;
+      }
       if (starts.filter((t) => now - t < 60_000).length >= 3 && mode !== 'none') {
         log.warn('agent keeps dying; switching to agentless scanning');
         mode = 'none';

@@ -7,6 +7,11 @@ export interface HostOptions {
   protocol: 'tcp' | 'udp' | 'both';
   transport: 'auto' | 'stdio' | 'tcp' | 'quic';
   agent: 'auto' | 'node' | 'binary' | 'none';
+  /**
+   * How forwarded TCP connections travel (`--data-path`; default auto): SSH channels until the direct path (TLS to
+   * the agent) is up and measured no slower; `direct` whenever it connects; `ssh` always SSH (no agent in --no-auto).
+   */
+  dataPath?: 'auto' | 'direct' | 'ssh';
   conflict: 'remap' | 'skip' | 'kill';
   /**
    * Where mirrored ports listen locally: undefined = 127.0.0.1 (and ::1 for IPv6 listeners); a loopback address;

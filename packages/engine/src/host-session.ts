@@ -4,6 +4,7 @@ import { ErrorCode, PortLinkerError } from '@port-linker/proto';
 import { ConnectError, connect, type ResolvedHost, type SshConnection } from '@port-linker/ssh';
 import { AgentSupervisor } from './agent-supervisor.ts';
 import { backoffDelayMs, sleep } from './backoff.ts';
+import { DataPath } from './data-path.ts';
 import { ForwardSync } from './forward-sync.ts';
 import type { HostOptions } from './host-options.ts';
 import { type RemoteForwardInfo, RemoteForwards } from './remote-forwards.ts';
@@ -27,6 +28,7 @@ export class HostSession {
   readonly #sync: ForwardSync;
   readonly #agent: AgentSupervisor;
   readonly #remote: RemoteForwards;
+  readonly #dataPath: DataPath;
   #conn: SshConnection | undefined;
   /** Aborted to cut a reconnect backoff short (a wake-up: the network may be back). */
   #wakeup = new AbortController();
@@ -41,7 +43,15 @@ export class HostSession {
     this.#host = host;
     this.#deps = deps;
     this.#sync = new ForwardSync(cfg, host, deps);
-    this.#agent = new AgentSupervisor(cfg, host, deps, this.#sync);
+    // auto without mirroring stays on SSH (no agent for an ssh -L user unless `--data-path direct` asks for one)
+    const wanted = cfg.dataPath ?? 'auto';
+    const dataPath = cfg.agent === 'none' || (!cfg.auto && wanted === 'auto') ? 'ssh' : wanted;
+    this.#dataPath = new DataPath(dataPath, deps, deps.emit, (port) => {
+      if (this.#sync.ownPorts.includes(port)) return;
+      this.#sync.ownPorts = [...this.#sync.ownPorts, port];
+      void this.#sync.resync();
+    });
+    this.#agent = new AgentSupervisor(cfg, host, deps, this.#sync, {}, this.#dataPath);
     this.#remote = new RemoteForwards(this.#sync.remote, deps);
   }
 
@@ -194,13 +204,11 @@ export class HostSession {
             this.#stallCheck = undefined;
           });
         });
-        manager.setDialer(
-          (h, p) => conn.forwardOut(h, p),
-          (path) => conn.forwardOutUnix(path),
-        );
+        manager.setDialer(this.#dataPath.dialer(conn), (path) => conn.forwardOutUnix(path));
         await Promise.all([this.#sync.resync(), this.#remote.establish(conn)]);
         if (first && this.#host.exitOnForwardFailure) this.#checkForwards();
-        if (this.#cfg.auto) void this.#agent.supervise(conn, closed, signal);
+        // without auto mirroring the agent runs for the direct data path only (no watch)
+        if (this.#cfg.auto || this.#dataPath.mode !== 'ssh') void this.#agent.supervise(conn, closed, signal);
         // the stop may have come while re-syncing: an abort listener added after it would never fire
         const stop = new Promise<string>((resolve) => {
           if (signal.aborted) resolve('stop');
@@ -208,6 +216,7 @@ export class HostSession {
         });
         const reason = await Promise.race([closed, stop]);
         manager.setDialer(undefined);
+        this.#dataPath.detach();
         this.#remote.detach();
         if (signal.aborted) break;
         await this.#agent.stop();

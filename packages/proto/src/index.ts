@@ -34,6 +34,20 @@ export {
   type MessageOf,
   type UnknownMessage,
 } from './messages.ts';
+export {
+  MUX_HEADER_SIZE,
+  MUX_MAX_CONTROL,
+  MUX_MAX_DATA,
+  MuxFrame,
+  type MuxFrameType,
+  type MuxHandlers,
+  MuxParser,
+  muxControl,
+  muxHeader,
+  muxOpenPayload,
+  readMuxOpen,
+  u32Payload,
+} from './mux-frame.ts';
 export { type ListeningSocket, readScanList, type SocketProtocol, socketKey, writeScanList } from './scan-list.ts';
 export {
   TRANSPORT_OFFER_VERSION,

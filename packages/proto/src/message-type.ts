@@ -15,6 +15,8 @@ export const MessageType = {
   ScanDelta: 0x09,
   AgentHello: 0x0a,
   Shutdown: 0x0b,
+  DataPathRequest: 0x0c,
+  DataPathOffer: 0x0d,
   TransportOffer: 0x10,
   TransportAccept: 0x11,
 } as const;

@@ -43,6 +43,8 @@ export type Message =
   | { type: 'ScanDelta'; full: boolean; added: ListeningSocket[]; removed: ListeningSocket[] }
   | { type: 'AgentHello'; info: AgentInfo }
   | { type: 'Shutdown' }
+  | { type: 'DataPathRequest' }
+  | { type: 'DataPathOffer'; port: number; echoPort: number; key: Uint8Array; reason: string }
   | { type: 'TransportOffer'; version: number; entries: TransportEntry[] }
   | { type: 'TransportAccept'; kind: TransportName | number; data: Uint8Array };
 
@@ -82,7 +84,10 @@ function payloadSize(m: Message): number {
     case 'AgentHello':
       return utf8Bytes(JSON.stringify(m.info)).byteLength;
     case 'Shutdown':
+    case 'DataPathRequest':
       return 0;
+    case 'DataPathOffer':
+      return 5 + m.key.byteLength + utf8Bytes(m.reason).byteLength;
     case 'TransportOffer':
       return transportOfferSize(m.entries);
     case 'TransportAccept':
@@ -103,6 +108,9 @@ function payloadSize(m: Message): number {
  *   ScanDelta       [flags:1 bit0 full snapshot][added: scan list][removed: scan list]
  *   AgentHello      UTF-8 JSON of AgentInfo
  *   Shutdown        empty
+ *   DataPathRequest empty (host -> agent: open the direct data path's listener)
+ *   DataPathOffer   [port:2][echo_port:2][key_len:1][key][reason: UTF-8 rest]  port 0 = none, with the reason;
+ *                   echo_port: a loopback TCP echo both paths are timed against
  *   TransportOffer  transport-offer.ts
  *   TransportAccept [kind:1][data: rest]
  */
@@ -153,6 +161,14 @@ export function encodeMessage(m: Message): Uint8Array {
       w.raw(utf8Bytes(JSON.stringify(m.info)));
       break;
     case 'Shutdown':
+    case 'DataPathRequest':
+      break;
+    case 'DataPathOffer':
+      w.u16(m.port, 'port')
+        .u16(m.echoPort, 'echo_port')
+        .u8(m.key.byteLength, 'key_len')
+        .raw(m.key)
+        .raw(utf8Bytes(m.reason));
       break;
     case 'TransportOffer':
       writeTransportOffer(w, m.version, m.entries);
@@ -263,6 +279,16 @@ export function decodeMessage(type: number, payload: Uint8Array): Message | Unkn
     case MessageType.Shutdown:
       m = { type: 'Shutdown' };
       break;
+    case MessageType.DataPathRequest:
+      m = { type: 'DataPathRequest' };
+      break;
+    case MessageType.DataPathOffer: {
+      const port = r.u16('port');
+      const echoPort = r.u16('echo_port');
+      const key = r.bytes(r.u8('key_len'), 'key');
+      m = { type: 'DataPathOffer', port, echoPort, key, reason: r.utf8(r.remaining, 'reason') };
+      break;
+    }
     case MessageType.TransportOffer:
       m = { type: 'TransportOffer', ...readTransportOffer(r) };
       break;

@@ -43,6 +43,9 @@ export function sampleMessages(): Message[] {
       info: { version: '0.1.0', platform: 'linux', arch: 'x64', pid: 42, scanner: 'procfs', capabilities: ['watch'] },
     },
     { type: 'Shutdown' },
+    { type: 'DataPathRequest' },
+    { type: 'DataPathOffer', port: 40002, echoPort: 40003, key: new Uint8Array(32).fill(3), reason: '' },
+    { type: 'DataPathOffer', port: 0, echoPort: 0, key: new Uint8Array(0), reason: 'no SSH_CONNECTION' },
     {
       type: 'TransportOffer',
       version: 1,

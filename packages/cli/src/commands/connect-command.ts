@@ -46,6 +46,7 @@ export async function connectCommand(argv: string[], io: CommandIo): Promise<num
     auto: c.auto,
     protocol: c.protocol,
     transport: c.transport,
+    data_path: c.dataPath,
     agent: c.agent,
     conflict: c.conflict,
     ...(c.bindAddress ? { bind_address: c.bindAddress } : {}),

@@ -1,0 +1,4 @@
+export { connectDirect, type DirectTarget } from './direct-client.ts';
+export { type DirectServer, sameKey, startDirectServer } from './direct-server.ts';
+export { DEFAULT_STREAM_WINDOW, MuxSession, type MuxSessionEvents } from './mux-session.ts';
+export { MuxStream } from './mux-stream.ts';
