@@ -44,7 +44,7 @@ describe('tcp transport (real sshd)', () => {
   });
 
   test('--transport tcp: agent event says tcp; watch push, TCP and UDP mirroring work; a restarted agent renegotiates tcp', async () => {
-    const cli = CliProcess.against(host, ['--transport', 'tcp']);
+    const cli = CliProcess.against(host, ['--transport', 'tcp', '--data-path', 'ssh']); // no data path listener: only the transport's
     try {
       const first = await cli.waitEvent((e) => e.event === 'agent', 'agent');
       assert.equal(first.transport, 'tcp');

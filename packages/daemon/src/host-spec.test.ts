@@ -9,6 +9,7 @@ test('a bare target gets the command line defaults and is its own id', () => {
     auto: true,
     protocol: 'both',
     transport: 'auto',
+    dataPath: 'auto',
     agent: 'auto',
     conflict: 'remap',
     localForwards: [],
