@@ -56,7 +56,7 @@ export async function startDirectServer(address: string, log?: (msg: string) => 
       sock.once('error', (err: NodeJS.ErrnoException) => {
         stream.destroy(new Error(`connect to ${host}:${port} failed: ${err.code ?? err.message}`));
       });
-      pipeBoth(sock, stream);
+      pipeBoth(sock, stream, true);
     });
   });
   const echo = createTcpServer({ allowHalfOpen: true, noDelay: true }, (s) => {
