@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import ssh2, { type ClientChannel, type ServerChannel } from 'ssh2';
 import { SSH2_WINDOW, widenReceiveWindow, windowForRoundTrip } from './channel-window.ts';
 import { poolCipherPackets } from './cipher-packets.ts';
+import { testHostKey } from './test-host-key.ts';
 
 const MiB = 1024 * 1024;
 
@@ -30,7 +31,7 @@ describe('forwarded channels over an in-process ssh2 server (aes128-gcm)', () =>
   const waiting: Array<(ch: ServerChannel) => void> = [];
 
   before(async () => {
-    const hostKey = ssh2.utils.generateKeyPairSync('ed25519').private;
+    const hostKey = testHostKey();
     server = new ssh2.Server({ hostKeys: [hostKey] }, (conn) => {
       conn.on('authentication', (ctx) => ctx.accept());
       conn.on('ready', () => {

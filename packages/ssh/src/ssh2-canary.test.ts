@@ -14,6 +14,7 @@ import { quietChannelDestroy, SSH2_DESTROY } from './channel-destroy.ts';
 import { SSH2_WINDOW, widenReceiveWindow } from './channel-window.ts';
 import { ALLOC_PACKET, poolCipherPackets } from './cipher-packets.ts';
 import { defaultHostKeyAlgorithms, nativeCryptoAvailable } from './ssh2-algorithms.ts';
+import { testHostKey } from './test-host-key.ts';
 import { coalesceWrites } from './write-coalescing.ts';
 
 const require = createRequire(import.meta.url);
@@ -170,7 +171,7 @@ describe('S4-S7 on real connections to an in-process ssh2 server', () => {
   const clients: ssh2.Client[] = [];
 
   before(async () => {
-    const hostKey = ssh2.utils.generateKeyPairSync('ed25519').private;
+    const hostKey = testHostKey();
     server = new ssh2.Server({ hostKeys: [hostKey] }, (conn) => {
       conn.on('authentication', (ctx) => ctx.accept());
       conn.on('ready', () => conn.on('tcpip', (accept) => waiting.shift()?.(accept())));
