@@ -95,6 +95,7 @@ describe('port-linker doctor against a real sshd', () => {
       'transport tcp',
       'transport quic',
       'scanner',
+      'data path',
       'notifier',
     ])
       assert.ok(names.includes(n), n);
@@ -105,6 +106,11 @@ describe('port-linker doctor against a real sshd', () => {
     assert.match(step(steps, 'auth').detail, /server offers publickey.*logged in with key /);
     assert.match(step(steps, 'scanner').detail, /^procfs; .*root: sees every process/);
     assert.equal(step(steps, 'transport quic').status, 'pass');
+    // both paths timed; which one auto takes depends on the machine, the line says it with the figures
+    assert.match(
+      step(steps, 'data path').detail,
+      /^auto (would use direct|uses SSH channels).*\d+\.\d+ ms.*\d+\.\d+ ms/,
+    );
     process.stdout.write(`# full doctor run: ${ms} ms (CLI process start to exit)\n`);
   });
 

@@ -1,7 +1,9 @@
+import { probeDataPath } from '@port-linker/datapath';
 import { AgentArtifacts, type AgentLink, type DeployResult } from '@port-linker/deploy';
 import type { PortAttributes } from '@port-linker/forward';
 import type { SshCliOptions, SshConnection } from '@port-linker/ssh';
 import { deployForDoctor, deployOutcome, tryTransport } from './agent-transports.ts';
+import { dataPathOutcome } from './data-path-step.ts';
 import { dnsStep, indirectRoute } from './dns-lookup.ts';
 import { endToEnd, remotePortFacts, socketsOn } from './port-evidence.ts';
 import { type DaemonView, explainPort, type LocalOwner, type PortFilterOptions } from './port-explain.ts';
@@ -70,7 +72,7 @@ export async function runDoctor(o: DoctorOptions): Promise<StepResult[]> {
     'noexec',
     'agent cache',
     'agent',
-    ...(o.port === undefined ? ['transport stdio', 'transport tcp', 'transport quic', 'scanner'] : []),
+    ...(o.port === undefined ? ['transport stdio', 'transport tcp', 'transport quic', 'scanner', 'data path'] : []),
   ];
   if (!traced) {
     for (const name of rest) await r.run(name, moot('the ssh config did not resolve'));
@@ -185,6 +187,10 @@ async function transportSteps(
     if (!stdio?.info) return skip('no agent link');
     const sockets = await scanOnce(stdio);
     return scannerOutcome(stdio.info.scanner, sockets, await otherUsersVisibility(conn));
+  });
+  await r.run('data path', async () => {
+    if (!stdio?.info) return skip('no agent link');
+    return dataPathOutcome(await probeDataPath(conn, stdio, 'auto'));
   });
 }
 
