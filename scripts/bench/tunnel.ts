@@ -52,6 +52,8 @@ export interface Tunnel {
   startedAt: number;
   /** Set for port-linker: its parsed --json events. */
   cli?: CliProcess;
+  /** port-linker will say its data path (a `data_path` event): not with --data-path ssh, nor auto without mirroring. */
+  choosesDataPath?: boolean;
   /** A reason when the process already exited, else undefined. */
   dead(): string | undefined;
   stop(): Promise<void>;
@@ -108,7 +110,7 @@ export function portLinkerArgs(t: SshTarget, opts: TunnelOptions = {}): string[]
  * before it would measure SSH channels). No-op for OpenSSH and for `--data-path ssh`.
  */
 export async function waitDataPath(t: Tunnel, timeoutMs = 20_000): Promise<string> {
-  if (!t.cli || dataPath === 'ssh') return 'ssh';
+  if (!t.cli || !t.choosesDataPath) return 'ssh';
   const e = await t.cli.waitEvent((x) => x.event === 'data_path', 'data_path event', timeoutMs);
   return String((e as { kind?: string }).kind);
 }
@@ -155,11 +157,13 @@ export function startTunnel(side: Side, t: SshTarget, opts: TunnelOptions = {}):
   }
   const cli = new CliProcess(portLinkerArgs(t, opts), { PORT_LINKER_LOG: 'warn', ...opts.env });
   track(cli.child);
+  const kind = opts.dataPath ?? dataPath;
   return {
     side,
     child: cli.child,
     startedAt,
     cli,
+    choosesDataPath: kind === 'direct' || (kind === 'auto' && opts.auto === true),
     dead: () =>
       cli.child.exitCode !== null ? `port-linker exited ${cli.child.exitCode}: ${cli.stderr.slice(-2000)}` : undefined,
     stop: async () => {
