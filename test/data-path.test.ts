@@ -51,6 +51,31 @@ describe('the direct data path (TLS to the agent) against a real sshd', () => {
     }
   });
 
+  test("--data-path direct: a killed agent takes its TLS session along; connections use SSH, then the new agent's path", async () => {
+    const echo = await host.serve('tcp-echo', 0, '127.0.0.1');
+    const cli = CliProcess.against(host, ['--data-path', 'direct', '--ports', `${echo.port}`]);
+    try {
+      await cli.forwardFor(echo.port);
+      const first = await cli.waitEvent((e) => e.event === 'agent', 'agent');
+      assert.equal((await dataPath(cli)).kind, 'direct');
+      await host.exec(['kill', '-9', String(first.pid)]);
+      // at once: the session is gone with its agent, and the next connection rides an SSH channel
+      const b = randomBytes(200_000);
+      assert.equal(await echoHash(echo.port, b), sha(b));
+      await cli.waitEvent((e) => e.event === 'agent' && e.pid !== first.pid, 'a restarted agent', 20_000);
+      const again = await cli.waitEvent(
+        (e) => e.event === 'data_path' && cli.events.filter((x) => x.event === 'data_path').indexOf(e) === 1,
+        'a second data_path event',
+        20_000,
+      );
+      assert.equal(again.kind, 'direct');
+      assert.equal(await echoHash(echo.port, b), sha(b));
+    } finally {
+      await cli.stop();
+      await echo.stop();
+    }
+  });
+
   test('auto mirroring with --data-path auto: the choice is measured and said; the agent ports are not mirrored', async () => {
     const echo = await host.serve('tcp-echo', 0, '127.0.0.1');
     const cli = CliProcess.against(host, ['--ports', `${echo.port}`]);
