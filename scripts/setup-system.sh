@@ -36,6 +36,7 @@ sh               dash             remote commands in tests
 /usr/lib/postgresql/15/bin/postgres postgresql-15 bench (workloads row): the SQL server in the test remote
 /usr/lib/postgresql/15/bin/initdb   postgresql-15 bench (workloads row)
 /usr/lib/postgresql/15/bin/pg_isready postgresql-15 bench (workloads row)
+chown            coreutils        bench (workloads row): the postgres data dir to its user
 pgbench          postgresql-client-15 bench (workloads row): select-only load
 pg_isready       postgresql-client-15 bench (workloads row): readiness through the tunnel
 redis-server     redis-server     bench (workloads row): the key-value server in the test remote

@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer as createTcpServer, connect as netConnect } from 'node:net';
 import { createServer, type TLSSocket } from 'node:tls';
@@ -13,8 +13,6 @@ export interface DirectServer {
   echoPort: number;
   /** The 32-byte pre-shared key: only the host that got it over SSH can connect. */
   key: Uint8Array;
-  /** Sessions connected now. */
-  sessions(): number;
   close(): void;
 }
 
@@ -51,8 +49,7 @@ export async function startDirectServer(address: string, log?: (msg: string) => 
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
     session.on('stream', (stream, host, port) => {
-      const sock = netConnect({ host, port, allowHalfOpen: true });
-      sock.setNoDelay(true);
+      const sock = netConnect({ host, port, allowHalfOpen: true, noDelay: true });
       sock.once('error', (err: NodeJS.ErrnoException) => {
         stream.destroy(new Error(`connect to ${host}:${port} failed: ${err.code ?? err.message}`));
       });
@@ -80,7 +77,6 @@ export async function startDirectServer(address: string, log?: (msg: string) => 
         port: typeof a === 'object' && a ? a.port : 0,
         echoPort,
         key,
-        sessions: () => sessions.size,
         close: () => {
           closed = true;
           server.close();
@@ -91,9 +87,4 @@ export async function startDirectServer(address: string, log?: (msg: string) => 
       });
     });
   });
-}
-
-/** Constant-time key comparison (for tests and callers that hold a key). */
-export function sameKey(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && timingSafeEqual(a, b);
 }

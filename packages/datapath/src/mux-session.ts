@@ -31,8 +31,8 @@ export interface MuxSessionEvents {
 
 /**
  * Many byte streams over one connection (a TLS socket in production): the frames of `@port-linker/proto`'s
- * mux-frame.ts, one socket write per frame and the socket corked for the rest of the tick so that a turn's frames
- * leave in one TLS record where they fit. The client side opens streams; the server side gets a `stream` event.
+ * mux-frame.ts, one socket write per frame and the socket corked until setImmediate so that an event-loop turn's
+ * frames leave in one write. The client side opens streams; the server side gets a `stream` event.
  */
 export class MuxSession extends EventEmitter<MuxSessionEvents> implements StreamLink {
   readonly #socket: Duplex;

@@ -1,4 +1,4 @@
-import { connectDirect, type MuxSession, probeDataPath } from '@port-linker/datapath';
+import { connectDirect, type DirectTarget, type MuxSession, probeDataPath } from '@port-linker/datapath';
 import type { AgentLink } from '@port-linker/deploy';
 import type { Dialer } from '@port-linker/forward';
 import type { SshConnection } from '@port-linker/ssh';
@@ -18,8 +18,8 @@ const MAX_RETRIES = 5;
  * one TLS 1.3 connection from here to the agent (pre-shared key sent over SSH, so both ends are authenticated and the
  * bytes encrypted end to end), every connection a stream on it (packages/datapath). `auto` times 64-byte round trips
  * through both paths to the agent's loopback echo and takes the direct path only when its median is shorter; `direct`
- * takes it whenever it connects; `ssh` never. The choice is the `data_path` event (and `doctor`'s data path line). A dropped session
- * sends new connections back to SSH at once; it is reconnected while the agent lives.
+ * takes it whenever it connects; `ssh` never. The choice is the `data_path` event (and `doctor`'s data path line). A
+ * dropped session sends new connections back to SSH at once; it is redialled (5 tries in all) while the agent lives.
  */
 export class DataPath {
   readonly #mode: DataPathMode;
@@ -45,14 +45,7 @@ export class DataPath {
   dialer(conn: SshConnection): Dialer {
     return (host, port) => {
       const s = this.#session;
-      if (s && !s.closed) {
-        try {
-          return Promise.resolve(s.open(host, port));
-        } catch {
-          // closed between the check and the open: SSH below
-        }
-      }
-      return conn.forwardOut(host, port);
+      return s && !s.closed ? Promise.resolve(s.open(host, port)) : conn.forwardOut(host, port);
     };
   }
 
@@ -90,32 +83,27 @@ export class DataPath {
     this.#session = undefined;
   }
 
-  #use(session: MuxSession, target: { address: string; port: number; key: Uint8Array }, generation: number): void {
+  /** Carries connections on `session` until it closes, then redials (1 s doubling) from what is left of the budget. */
+  #use(session: MuxSession, target: DirectTarget, generation: number, retriesLeft = MAX_RETRIES): void {
     this.#session = session;
-    let retries = 0;
-    const onClose = (reason: string) => {
+    session.once('close', (reason: string) => {
       if (generation !== this.#generation || this.#session !== session) return;
       this.#session = undefined;
       this.#deps.log.warn(`data path: the direct connection closed (${reason}); new connections use SSH meanwhile`);
-      const retry = async () => {
-        if (generation !== this.#generation || retries >= MAX_RETRIES) return;
-        retries++;
-        await new Promise((r) => setTimeout(r, 1000 * 2 ** (retries - 1)).unref());
-        if (generation !== this.#generation) return;
-        try {
-          const next = await connectDirect(target, CONNECT_TIMEOUT_MS);
-          if (generation !== this.#generation) return next.close();
-          this.#session = next;
-          session = next;
-          next.once('close', onClose);
-          this.#deps.log.info('data path: direct connection restored');
-        } catch {
-          void retry();
-        }
-      };
-      void retry();
-    };
-    session.once('close', onClose);
+      void this.#redial(target, generation, retriesLeft);
+    });
+  }
+
+  async #redial(target: DirectTarget, generation: number, retriesLeft: number): Promise<void> {
+    for (let attempt = 0; attempt < retriesLeft; attempt++) {
+      await new Promise((r) => setTimeout(r, 1000 * 2 ** (MAX_RETRIES - retriesLeft + attempt)).unref());
+      if (generation !== this.#generation) return;
+      const next = await connectDirect(target, CONNECT_TIMEOUT_MS).catch(() => undefined);
+      if (!next) continue;
+      if (generation !== this.#generation) return next.close();
+      this.#deps.log.info('data path: direct connection restored');
+      return this.#use(next, target, generation, retriesLeft - attempt - 1);
+    }
   }
 }
 
