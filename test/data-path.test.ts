@@ -51,7 +51,7 @@ describe('the direct data path (TLS to the agent) against a real sshd', () => {
     }
   });
 
-  test("--data-path direct: a killed agent takes its TLS session along; connections use SSH, then the new agent's path", async () => {
+  test("--data-path direct: a killed agent takes its TLS session along; connections go on, then the new agent's path", async () => {
     const echo = await host.serve('tcp-echo', 0, '127.0.0.1');
     const cli = CliProcess.against(host, ['--data-path', 'direct', '--ports', `${echo.port}`]);
     try {
@@ -59,10 +59,11 @@ describe('the direct data path (TLS to the agent) against a real sshd', () => {
       const first = await cli.waitEvent((e) => e.event === 'agent', 'agent');
       assert.equal((await dataPath(cli)).kind, 'direct');
       await host.exec(['kill', '-9', String(first.pid)]);
-      // at once: the session is gone with its agent, and the next connection rides an SSH channel
+      // once the host saw the agent go (a connection accepted in that instant is closed, as with a failed channel
+      // open), connections ride SSH channels while the new agent's path is measured
+      await cli.waitEvent((e) => e.event === 'agent' && e.pid !== first.pid, 'a restarted agent', 20_000);
       const b = randomBytes(200_000);
       assert.equal(await echoHash(echo.port, b), sha(b));
-      await cli.waitEvent((e) => e.event === 'agent' && e.pid !== first.pid, 'a restarted agent', 20_000);
       const again = await cli.waitEvent(
         (e) => e.event === 'data_path' && cli.events.filter((x) => x.event === 'data_path').indexOf(e) === 1,
         'a second data_path event',
