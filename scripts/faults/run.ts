@@ -9,10 +9,12 @@ import { cleanupAll, installSignalCleanup } from '../bench/cleanup.ts';
 import { percentile } from '../bench/stats.ts';
 import { DATA_FAULTS } from './data-faults.ts';
 import type { FaultRow, RunResult } from './fault-types.ts';
+import { INPUT_FAULTS } from './input-faults.ts';
 import { LINK_FAULTS } from './link-faults.ts';
 import { PROCESS_FAULTS } from './process-faults.ts';
+import { SECURITY_FAULTS } from './security-faults.ts';
 
-const ROWS: FaultRow[] = [...PROCESS_FAULTS, ...LINK_FAULTS, ...DATA_FAULTS];
+const ROWS: FaultRow[] = [...PROCESS_FAULTS, ...LINK_FAULTS, ...DATA_FAULTS, ...INPUT_FAULTS, ...SECURITY_FAULTS];
 
 const { values: args } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, runs: { type: 'string' } },

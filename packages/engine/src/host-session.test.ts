@@ -10,10 +10,15 @@ import { HostSession } from './host-session.ts';
 /** A connection that answers health checks as told; abandon() and close() end it like a real one. */
 class FakeConnection extends EventEmitter {
   alive = true;
+  /** Sits in TCP's retransmission backoff: the check is never answered and nothing arrives. */
+  stuck = false;
   remoteAddress = undefined;
   closed = false;
-  async checkAlive(): Promise<boolean> {
-    return this.alive;
+  get silentMs(): number {
+    return this.stuck ? 60_000 : 0;
+  }
+  checkAlive(): Promise<boolean> {
+    return this.stuck ? new Promise(() => {}) : Promise.resolve(this.alive);
   }
   abandon(reason: string): void {
     this.#end(reason);
@@ -112,7 +117,7 @@ test('after a wake-up a dead link is dropped at once and rebuilt without waiting
   await seen('disconnected');
   assert.match(
     String(events.find((e) => e.event === 'disconnected')?.reason),
-    /no answer within 3 s after a clock_jump/,
+    /round trip over the link failed after a clock_jump/,
   );
   // now in a 60 s backoff: the next wake-up (the network may be back) retries at once
   await s.checkNow('clock_jump');
@@ -133,6 +138,23 @@ test('a stalled channel open checks the link at once; a dead one is rebuilt', as
   await seen('disconnected');
   assert.equal(events.find((e) => e.event === 'health_check')?.trigger, 'channel open unanswered for 3 s');
   await seen('reconnected'); // the 60 s backoff cut short: the server answers a TCP connect
+  assert.equal(conns.length, 2);
+  stop.abort();
+  await running;
+});
+
+test('a link left silent after an outage while the server takes new connections is rebuilt with no backoff', async () => {
+  const { s, conns, events, seen } = session({ reachable: async () => true });
+  const stop = new AbortController();
+  const running = s.run(stop.signal);
+  await seen('connected');
+  (conns[0] as FakeConnection).stuck = true;
+  const t0 = performance.now();
+  conns[0]?.emit('stalled', 'channel open unanswered for 1 s');
+  await seen('reconnected');
+  assert.match(String(events.find((e) => e.event === 'disconnected')?.reason), /takes new connections but this one/);
+  assert.equal(events.find((e) => e.event === 'reconnecting')?.delay_ms, 0, 'not the 60 s backoff');
+  assert.ok(performance.now() - t0 < 2900, 'before the 3 s check timeout');
   assert.equal(conns.length, 2);
   stop.abort();
   await running;

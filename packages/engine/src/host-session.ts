@@ -7,6 +7,7 @@ import { backoffDelayMs, sleep } from './backoff.ts';
 import { DataPath } from './data-path.ts';
 import { ForwardSync } from './forward-sync.ts';
 import type { HostOptions } from './host-options.ts';
+import { checkLink } from './link-check.ts';
 import { type RemoteForwardInfo, RemoteForwards } from './remote-forwards.ts';
 import type { SessionDeps } from './session-deps.ts';
 
@@ -36,6 +37,8 @@ export class HostSession {
   #checking: Promise<void> | undefined;
   /** The link check a stalled channel open started, while it runs (one at a time). */
   #stallCheck: Promise<void> | undefined;
+  /** The last link was dropped while the server took new connections: the next attempt goes without a backoff. */
+  #reconnectNow = false;
 
   /** `host` is the resolved ssh target; explicit forwards are parsed here (UsageError on junk). */
   constructor(cfg: HostOptions, host: ResolvedHost, deps: SessionDeps) {
@@ -111,11 +114,23 @@ export class HostSession {
       return;
     }
     const t0 = performance.now();
-    const alive = await conn.checkAlive(CHECK_TIMEOUT_MS);
-    const agent = alive ? await this.#agent.ping(CHECK_TIMEOUT_MS) : undefined;
+    const reachable = this.#deps.reachable ?? tcpReachable;
+    const verdict = await checkLink(conn, {
+      timeoutMs: CHECK_TIMEOUT_MS,
+      ...(this.#direct ? { reachable: (ms: number) => reachable(this.#host.hostname, this.#host.port, ms) } : {}),
+    });
+    const agent = verdict.alive ? await this.#agent.ping(CHECK_TIMEOUT_MS) : undefined;
     const ms = Math.round(performance.now() - t0);
-    this.#deps.emit('health_check', { trigger, alive, ms, ...(agent === undefined ? {} : { agent }) });
-    if (!alive) conn.abandon(`no answer within ${CHECK_TIMEOUT_MS / 1000} s after a ${trigger}`);
+    this.#deps.emit('health_check', { trigger, alive: verdict.alive, ms, ...(agent === undefined ? {} : { agent }) });
+    if (verdict.alive) return;
+    // the server answers a new connection: reconnect at once rather than after the first backoff
+    if (verdict.serverReachable) this.#reconnectNow = true;
+    conn.abandon(`${verdict.reason} after a ${trigger}`);
+  }
+
+  /** Connected straight to the server (no jump host or ProxyCommand): a TCP connect to it says it is reachable. */
+  get #direct(): boolean {
+    return this.#host.proxyJump.length === 0 && !this.#host.proxyCommand;
   }
 
   /**
@@ -128,8 +143,7 @@ export class HostSession {
     if (this.#wakeup.signal.aborted) this.#wakeup = new AbortController();
     const wakeup = this.#wakeup;
     const done = new AbortController();
-    const direct = this.#host.proxyJump.length === 0 && !this.#host.proxyCommand;
-    if (probe && direct && ms > PROBE_EVERY_MS) {
+    if (probe && this.#direct && ms > PROBE_EVERY_MS) {
       void (async () => {
         const reachable = this.#deps.reachable ?? tcpReachable;
         while (!done.signal.aborted) {
@@ -224,7 +238,8 @@ export class HostSession {
         log.warn(`disconnected from ${where}: ${reason}; local ports stay bound while reconnecting`);
         emit('disconnected', { reason });
         attempt = 1;
-        const delay = (this.#deps.backoff ?? backoffDelayMs)(attempt);
+        const delay = this.#reconnectNow ? 0 : (this.#deps.backoff ?? backoffDelayMs)(attempt);
+        this.#reconnectNow = false;
         emit('reconnecting', { attempt, delay_ms: delay });
         view?.setStatus(`disconnected: retrying in ${delay / 1000} s (attempt ${attempt})`, Date.now() + delay);
         networkDown = true;

@@ -285,7 +285,7 @@ async function establish(
       ready = true;
       options.observe?.authenticated?.(auth.tried.at(-1) ?? 'none');
       poolCipherPackets(client);
-      resolve(new SshConnection(host, client, jumps, log, (sock as Partial<Socket>).remoteAddress));
+      resolve(new SshConnection(host, client, jumps, log, (sock as Partial<Socket>).remoteAddress, sock));
     });
   });
 

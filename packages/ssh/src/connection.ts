@@ -41,7 +41,7 @@ export interface ExecResult {
  * checks the link at once instead of waiting for keepalives); after OPEN_TIMEOUT_MS it fails, so a local client
  * meets a closed connection rather than a hang while the link is down.
  */
-const OPEN_STALL_MS = 3000;
+const OPEN_STALL_MS = 1000;
 const OPEN_TIMEOUT_MS = 10_000;
 
 const OPEN_FAILURE: Record<number, string> = {
@@ -84,12 +84,26 @@ export class SshConnection extends EventEmitter {
   readonly #log: LogFn;
   #closed = false;
   #reason = 'connection closed';
+  #receivedAt = performance.now();
 
-  /** Wraps a ready ssh2 client; `jumps` are closed with it, and it closes when any of them closes. */
-  constructor(host: ResolvedHost, client: Client, jumps: SshConnection[], log: LogFn, remoteAddress?: string) {
+  /**
+   * Wraps a ready ssh2 client; `jumps` are closed with it, and it closes when any of them closes. `sock` is the
+   * stream ssh2 reads (only watched, for `silentMs`).
+   */
+  constructor(
+    host: ResolvedHost,
+    client: Client,
+    jumps: SshConnection[],
+    log: LogFn,
+    remoteAddress?: string,
+    sock?: Readable,
+  ) {
     super();
     this.host = host;
     this.remoteAddress = remoteAddress;
+    sock?.on('data', () => {
+      this.#receivedAt = performance.now();
+    });
     this.#client = client;
     this.#jumps = jumps;
     this.#label = hostLabel(host);
@@ -128,6 +142,14 @@ export class SshConnection extends EventEmitter {
         this.#finish();
       });
     }
+  }
+
+  /**
+   * How long nothing has come from the server, ms (since creation when the socket is not watched). A link stuck in TCP's
+   * retransmission backoff after an outage is silent; a busy one is not, however slow its answers.
+   */
+  get silentMs(): number {
+    return performance.now() - this.#receivedAt;
   }
 
   /** True once the link is gone. */

@@ -1,0 +1,3 @@
+import type { FaultRow } from './fault-types.ts';
+
+export const INPUT_FAULTS: FaultRow[] = [];
