@@ -2,10 +2,11 @@
 // the host process's and the agent's file descriptors, listeners and memory before and after heavy churn.
 import { createHash, randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
+import { udpClient } from '../../test/support/udp-client.ts';
 import { Listeners } from '../bench/listeners.ts';
 import { sequentialConnections } from '../bench/net-probe.ts';
 import type { FaultContext, FaultRow, RunResult } from './fault-types.ts';
-import { agentPid, type Mirror, mirror } from './mirror.ts';
+import { agentPid, type Mirror, type MirrorOptions, mirror } from './mirror.ts';
 import { fdCount, listenerCount, rssMb, until } from './probes.ts';
 
 const MiB = 1024 * 1024;
@@ -51,10 +52,44 @@ function echoHashed(port: number, bytes: number, timeoutMs: number): Promise<{ s
   });
 }
 
+/**
+ * Sends `n` numbered datagrams (512 B, `perSecond` paced in 10 ms bursts) to a UDP echo at 127.0.0.1:port and
+ * counts the distinct ones that come back intact, waiting 3 s after the last one.
+ */
+async function udpEchoed(port: number, n: number, perSecond: number): Promise<{ got: number; corrupt: number }> {
+  const s = await udpClient();
+  const seen = new Set<number>();
+  let corrupt = 0;
+  const payload = (i: number) => {
+    const b = Buffer.alloc(512, i % 251);
+    b.writeUInt32BE(i, 0);
+    return b;
+  };
+  s.on('message', (m: Buffer) => {
+    const i = m.length === 512 ? m.readUInt32BE(0) : -1;
+    if (i >= 0 && i < n && m.equals(payload(i))) seen.add(i);
+    else corrupt++;
+  });
+  try {
+    const burst = Math.max(1, Math.round(perSecond / 100));
+    for (let i = 0; i < n; i += burst) {
+      for (let j = i; j < Math.min(n, i + burst); j++) s.send(payload(j), port, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await until(async () => seen.size >= n, 'every datagram back', 3000).catch(() => {});
+    return { got: seen.size, corrupt };
+  } finally {
+    s.close();
+  }
+}
+
 /** Runs `each` `runs` times on one mirror, a failure of one run recorded and the next one tried. */
-function onMirror(each: (m: Mirror, ctx: FaultContext) => Promise<RunResult>): FaultRow['measure'] {
+function onMirror(
+  each: (m: Mirror, ctx: FaultContext) => Promise<RunResult>,
+  opts: MirrorOptions = {},
+): FaultRow['measure'] {
   return async (runs, ctx) => {
-    const m = await mirror();
+    const m = await mirror(opts);
     const out: RunResult[] = [];
     try {
       for (let i = 0; i < runs; i++)
@@ -93,30 +128,88 @@ async function leakCheck(m: Mirror, baseline: ReturnType<typeof footprint>): Pro
   };
 }
 
+/** One stream of `mib` MiB through the forward and back, hashed. */
+function bulkRun(mib: number, timeoutMs: number) {
+  return async (m: Mirror): Promise<RunResult> => {
+    const bytes = mib * MiB;
+    const t0 = performance.now();
+    const r = await echoHashed(m.local, bytes, timeoutMs);
+    const mbps = (bytes / MiB / ((performance.now() - t0) / 1000)).toFixed(1);
+    return {
+      ok: r.sent === r.got,
+      bytesLost: bytes - r.n,
+      note: r.sent === r.got ? `${mbps} MiB/s each way` : 'hash differs',
+    };
+  };
+}
+
+/** `n` concurrent connections x 1 MiB through the forward and back, each hashed. */
+function concurrentRun(n: number, timeoutMs: number) {
+  return async (m: Mirror): Promise<RunResult> => {
+    const results = await Promise.allSettled(Array.from({ length: n }, () => echoHashed(m.local, MiB, timeoutMs)));
+    const bad = results.filter((r) => r.status === 'rejected' || r.value.sent !== r.value.got).length;
+    const lost = results.reduce((sum, r) => sum + (r.status === 'fulfilled' ? MiB - r.value.n : MiB), 0);
+    return { ok: bad === 0, bytesLost: lost, ...(bad ? { note: `${bad} of ${n} connections wrong or failed` } : {}) };
+  };
+}
+
+/** Datagrams through the UDP forward: the loss rate is the figure; more than the link's own 1 % fails. */
+function udpRun(n: number) {
+  return async (m: Mirror): Promise<RunResult> => {
+    const { got, corrupt } = await udpEchoed(m.udpLocal as number, n, 2000);
+    const loss = (n - got) / n;
+    return {
+      ok: loss <= 0.01 && corrupt === 0,
+      note: `${n - got} of ${n} datagrams lost (${(loss * 100).toFixed(2)} %)${corrupt ? `, ${corrupt} corrupt` : ''}`,
+    };
+  };
+}
+
+/** The bench's WAN link: 50 ms and 1 % loss client->server (scripts/bench/wan-relay.py). */
+const WAN = { delayMs: 50, loss: 0.01 };
+
 export const DATA_FAULTS: FaultRow[] = [
   {
     id: 'integrity-1gib',
     label: '1 GiB (quick: 128 MiB) through one forward and back, SHA-256 compared',
     runs: 3,
     quickRuns: 1,
-    measure: onMirror(async (m, ctx) => {
-      const bytes = (ctx.quick ? 128 : 1024) * MiB;
-      const r = await echoHashed(m.local, bytes, 300_000);
-      return { ok: r.sent === r.got, bytesLost: bytes - r.n, ...(r.sent === r.got ? {} : { note: 'hash differs' }) };
-    }),
+    measure: onMirror((m, ctx) => bulkRun(ctx.quick ? 128 : 1024, 300_000)(m)),
   },
   {
     id: 'integrity-concurrent',
     label: '1,000 concurrent connections x 1 MiB (quick: 100) through one forward and back, SHA-256 each',
     runs: 3,
     quickRuns: 1,
-    measure: onMirror(async (m, ctx) => {
-      const n = ctx.quick ? 100 : 1000;
-      const results = await Promise.allSettled(Array.from({ length: n }, () => echoHashed(m.local, MiB, 300_000)));
-      const bad = results.filter((r) => r.status === 'rejected' || r.value.sent !== r.value.got).length;
-      const lost = results.reduce((sum, r) => sum + (r.status === 'fulfilled' ? MiB - r.value.n : MiB), 0);
-      return { ok: bad === 0, bytesLost: lost, ...(bad ? { note: `${bad} of ${n} connections wrong or failed` } : {}) };
-    }),
+    measure: onMirror((m, ctx) => concurrentRun(ctx.quick ? 100 : 1000, 300_000)(m)),
+  },
+  {
+    id: 'integrity-wan-1gib',
+    label: 'over a 50 ms / 1 % loss link: 1 GiB (quick: 32 MiB) through one forward and back, SHA-256 compared',
+    runs: 2,
+    quickRuns: 1,
+    measure: onMirror((m, ctx) => bulkRun(ctx.quick ? 32 : 1024, 900_000)(m), { wan: WAN }),
+  },
+  {
+    id: 'integrity-wan-concurrent',
+    label: 'over a 50 ms / 1 % loss link: 1,000 concurrent connections x 1 MiB (quick: 50), SHA-256 each',
+    runs: 2,
+    quickRuns: 1,
+    measure: onMirror((m, ctx) => concurrentRun(ctx.quick ? 50 : 1000, 900_000)(m), { wan: WAN }),
+  },
+  {
+    id: 'udp-loss',
+    label: 'UDP: 10,000 datagrams (quick: 1,000) at 2,000/s through one forward and back: loss rate <= 1 %',
+    runs: 3,
+    quickRuns: 1,
+    measure: onMirror((m, ctx) => udpRun(ctx.quick ? 1000 : 10_000)(m), { udp: true }),
+  },
+  {
+    id: 'udp-loss-wan',
+    label: 'UDP over a 50 ms / 1 % loss link: 10,000 datagrams (quick: 1,000) at 2,000/s: loss rate <= 1 %',
+    runs: 3,
+    quickRuns: 1,
+    measure: onMirror((m, ctx) => udpRun(ctx.quick ? 1000 : 10_000)(m), { udp: true, wan: WAN }),
   },
   {
     id: 'churn-services',

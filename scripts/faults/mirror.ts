@@ -1,6 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { RemoteHost, type Service } from '../../test/harness/index.ts';
 import { CliProcess } from '../../test/support/cli-process.ts';
+import { startWanLink } from '../bench/wan-link.ts';
 
 /** One harness host mirrored by a foreground port-linker, with an echo service whose forward the runs probe. */
 export interface Mirror {
@@ -9,23 +12,50 @@ export interface Mirror {
   cli: CliProcess;
   /** The echo service's local port. */
   local: number;
+  /** A UDP echo's local port (with `udp`). */
+  udpLocal?: number;
   close(): Promise<void>;
 }
 
-export async function mirror(): Promise<Mirror> {
+export interface MirrorOptions {
+  /** Reach the host over wan-relay.py (scripts/bench/wan-link.ts): delay client->server, and loss (0..1). */
+  wan?: { delayMs: number; loss: number };
+  /** Also serve a UDP echo and wait for its forward. */
+  udp?: boolean;
+}
+
+export async function mirror(opts: MirrorOptions = {}): Promise<Mirror> {
   const host = await RemoteHost.start({ quietShell: true });
+  const dir = mkdtempSync(join(tmpdir(), 'pl-faults-mirror-'));
+  const wan = opts.wan ? await startWanLink(host, dir, opts.wan.delayMs, opts.wan.loss) : undefined;
   const svc = await host.serve('tcp-echo', 0, '127.0.0.1');
-  const cli = CliProcess.against(host, [], { PORT_LINKER_LOG: 'info' });
+  const udp = opts.udp ? await host.serve('udp-echo', 0, '127.0.0.1') : undefined;
+  const env = { PORT_LINKER_LOG: 'info' };
+  const cli = wan
+    ? new CliProcess(
+        [
+          ...['--json', '--no-notify', '-i', wan.target.keyPath],
+          ...['-o', `UserKnownHostsFile=${wan.target.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes'],
+          `${wan.target.user}@${wan.target.address}`,
+        ],
+        env,
+      )
+    : CliProcess.against(host, [], env);
   const fwd = await cli.forwardFor(svc.port);
+  const udpFwd = udp ? await cli.forwardFor(udp.port, 'udp') : undefined;
   return {
     host,
     svc,
     cli,
     local: fwd.local_port as number,
+    ...(udpFwd ? { udpLocal: udpFwd.local_port as number } : {}),
     close: async () => {
       await cli.stop('SIGKILL').catch(() => {});
       await svc.stop();
+      await udp?.stop();
+      await wan?.stop();
       await host.close();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
