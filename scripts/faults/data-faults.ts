@@ -37,6 +37,10 @@ function echoHashed(port: number, bytes: number, timeoutMs: number): Promise<{ s
       clearTimeout(timer);
       reject(err);
     });
+    s.on('close', () => {
+      clearTimeout(timer);
+      reject(new Error(`echo of ${bytes} bytes: closed after ${got} back`));
+    });
     s.on('connect', () => {
       let left = bytes;
       const more = () => {
@@ -149,7 +153,13 @@ function concurrentRun(n: number, timeoutMs: number) {
     const results = await Promise.allSettled(Array.from({ length: n }, () => echoHashed(m.local, MiB, timeoutMs)));
     const bad = results.filter((r) => r.status === 'rejected' || r.value.sent !== r.value.got).length;
     const lost = results.reduce((sum, r) => sum + (r.status === 'fulfilled' ? MiB - r.value.n : MiB), 0);
-    return { ok: bad === 0, bytesLost: lost, ...(bad ? { note: `${bad} of ${n} connections wrong or failed` } : {}) };
+    const first = results.find((r) => r.status === 'rejected')?.reason as Error | undefined;
+    const why = first ? ` (first: ${first.message.split('\n')[0]})` : '';
+    return {
+      ok: bad === 0,
+      bytesLost: lost,
+      ...(bad ? { note: `${bad} of ${n} connections wrong or failed${why}` } : {}),
+    };
   };
 }
 

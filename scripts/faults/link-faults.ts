@@ -15,7 +15,7 @@ const HOSTS = 10;
  * a connection to a forward must end (refused or closed) within 15 s, and no listener may go; after the links come
  * back, every forward must answer within 3 s.
  */
-async function linkDown(runs: number, ctx: FaultContext): Promise<RunResult[]> {
+async function linkDown(runs: number, ctx: FaultContext, extra: string[] = []): Promise<RunResult[]> {
   const outageMs = ctx.quick ? 5000 : 30_000;
   // every key is offered to every host: more tries than sshd's default 6
   const hosts = await Promise.all(
@@ -31,6 +31,7 @@ async function linkDown(runs: number, ctx: FaultContext): Promise<RunResult[]> {
       '--no-notify',
       ...hosts.flatMap((h) => ['-i', h.clientKeyPath]),
       ...['-o', `UserKnownHostsFile=${knownHosts}`, '-o', 'StrictHostKeyChecking=yes'],
+      ...extra,
       ...hosts.map((h) => h.target),
     ],
     { PORT_LINKER_LOG: 'info' },
@@ -47,6 +48,16 @@ async function linkDown(runs: number, ctx: FaultContext): Promise<RunResult[]> {
         return e.local_port as number;
       }),
     );
+    if (extra.includes('direct'))
+      await Promise.all(
+        hosts.map((h) =>
+          cli.waitEvent(
+            (x) => x.event === 'data_path' && x.host === h.target && x.kind === 'direct',
+            `direct data path of ${h.target}`,
+            60_000,
+          ),
+        ),
+      );
     const pid = cli.child.pid as number;
     const listeners = listenerCount(pid);
     for (let r = 0; r < runs; r++) {
@@ -107,5 +118,12 @@ export const LINK_FAULTS: FaultRow[] = [
     runs: 3,
     quickRuns: 1,
     measure: linkDown,
+  },
+  {
+    id: 'link-down-direct',
+    label: `the same with --data-path direct (forwards over the agent's TLS connection, SSH channels meanwhile)`,
+    runs: 2,
+    quickRuns: 1,
+    measure: (runs, ctx) => linkDown(runs, ctx, ['--data-path', 'direct']),
   },
 ];

@@ -22,6 +22,8 @@ export interface MirrorOptions {
   wan?: { delayMs: number; loss: number };
   /** Also serve a UDP echo and wait for its forward. */
   udp?: boolean;
+  /** More port-linker arguments (before the target). */
+  extra?: string[];
 }
 
 export async function mirror(opts: MirrorOptions = {}): Promise<Mirror> {
@@ -30,17 +32,18 @@ export async function mirror(opts: MirrorOptions = {}): Promise<Mirror> {
   const wan = opts.wan ? await startWanLink(host, dir, opts.wan.delayMs, opts.wan.loss) : undefined;
   const svc = await host.serve('tcp-echo', 0, '127.0.0.1');
   const udp = opts.udp ? await host.serve('udp-echo', 0, '127.0.0.1') : undefined;
-  const env = { PORT_LINKER_LOG: 'info' };
+  const env = { PORT_LINKER_LOG: process.env.FAULTS_CLI_LOG ?? 'info' };
   const cli = wan
     ? new CliProcess(
         [
           ...['--json', '--no-notify', '-i', wan.target.keyPath],
           ...['-o', `UserKnownHostsFile=${wan.target.knownHostsPath}`, '-o', 'StrictHostKeyChecking=yes'],
+          ...(opts.extra ?? []),
           `${wan.target.user}@${wan.target.address}`,
         ],
         env,
       )
-    : CliProcess.against(host, [], env);
+    : CliProcess.against(host, opts.extra ?? [], env);
   const fwd = await cli.forwardFor(svc.port);
   const udpFwd = udp ? await cli.forwardFor(udp.port, 'udp') : undefined;
   return {

@@ -119,7 +119,8 @@ export class HostSession {
       timeoutMs: CHECK_TIMEOUT_MS,
       ...(this.#direct ? { reachable: (ms: number) => reachable(this.#host.hostname, this.#host.port, ms) } : {}),
     });
-    const agent = verdict.alive ? await this.#agent.ping(CHECK_TIMEOUT_MS) : undefined;
+    // a busy link's agent answers behind the same queue: no ping (a late pong would restart a working agent)
+    const agent = verdict.alive && !verdict.busy ? await this.#agent.ping(CHECK_TIMEOUT_MS) : undefined;
     const ms = Math.round(performance.now() - t0);
     this.#deps.emit('health_check', { trigger, alive: verdict.alive, ms, ...(agent === undefined ? {} : { agent }) });
     if (verdict.alive) return;

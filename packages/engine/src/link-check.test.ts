@@ -28,13 +28,10 @@ test('a silent link is dead after the timeout, and the server is not known to be
   assert.ok(performance.now() - t0 >= 290);
 });
 
-test('a busy link that answers late is not given up at the timeout', async () => {
-  assert.deepEqual(await checkLink(link({ answerAfterMs: 600, busy: true }), { timeoutMs: 200 }), { alive: true });
-});
-
-test('a busy link that never answers is given up at the hard limit', async () => {
-  const v = await checkLink(link({ busy: true }), { timeoutMs: 100, maxMs: 400 });
-  assert.ok(!v.alive && /within 0.4 s/.test(v.reason), JSON.stringify(v));
+test('a link that keeps receiving is alive (busy) at the timeout even unanswered', async () => {
+  const t0 = performance.now();
+  assert.deepEqual(await checkLink(link({ busy: true }), { timeoutMs: 300 }), { alive: true, busy: true });
+  assert.ok(performance.now() - t0 >= 290);
 });
 
 test('a silent link is dropped a second after the server takes a new connection, before the timeout', async () => {
@@ -50,5 +47,5 @@ test('a link that keeps receiving is not dropped because a new connection gets t
     timeoutMs: 10_000,
     reachable: async () => true,
   });
-  assert.deepEqual(v, { alive: true });
+  assert.deepEqual(v, { alive: true }, 'answered, not dropped at the 1 s grace');
 });

@@ -38,11 +38,14 @@ export interface ExecResult {
 
 /**
  * A channel open the server has not answered after OPEN_STALL_MS makes the connection emit 'stalled' (its owner
- * checks the link at once instead of waiting for keepalives); after OPEN_TIMEOUT_MS it fails, so a local client
- * meets a closed connection rather than a hang while the link is down.
+ * checks the link at once instead of waiting for keepalives). After OPEN_TIMEOUT_MS it fails if the link has been
+ * silent that long, so a local client meets a closed connection rather than a hang while the link is down; on a
+ * link that keeps receiving (a slow, loaded one, where the answer queues behind data) it waits on, up to
+ * OPEN_MAX_MS.
  */
 const OPEN_STALL_MS = 1000;
 const OPEN_TIMEOUT_MS = 10_000;
+const OPEN_MAX_MS = 120_000;
 
 const OPEN_FAILURE: Record<number, string> = {
   1: 'administratively prohibited',
@@ -428,16 +431,24 @@ export class SshConnection extends EventEmitter {
     const stall = setTimeout(() => {
       if (!this.#closed) this.emit('stalled', `channel open unanswered for ${OPEN_STALL_MS / 1000} s`);
     }, OPEN_STALL_MS);
-    const timeout = setTimeout(() => {
+    const t0 = performance.now();
+    let timeout: NodeJS.Timeout;
+    const expire = () => {
+      const waited = performance.now() - t0;
+      if (this.silentMs < OPEN_TIMEOUT_MS && waited < OPEN_MAX_MS) {
+        timeout = setTimeout(expire, OPEN_STALL_MS);
+        return;
+      }
       waiting = false;
       reject(
         new ChannelError(
           this.#label,
-          `${this.#label}: cannot ${what}: no answer from the server within ${OPEN_TIMEOUT_MS / 1000} s (the link may be down)`,
+          `${this.#label}: cannot ${what}: no answer from the server within ${Math.round(waited / 1000)} s (the link may be down)`,
           'timeout',
         ),
       );
-    }, OPEN_TIMEOUT_MS);
+    };
+    timeout = setTimeout(expire, OPEN_TIMEOUT_MS);
     return {
       answered: () => {
         clearTimeout(stall);
@@ -462,7 +473,10 @@ export class SshConnection extends EventEmitter {
     try {
       const answered = this.exec('true', { timeoutMs }).then(
         () => true,
-        () => false,
+        (err: Error) => {
+          this.#log('debug', `${this.#label}: link check: ${err.message}`);
+          return false;
+        },
       );
       return await Promise.race([answered, late]);
     } finally {
