@@ -46,6 +46,7 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> implements Stream
   #corked = false;
   #closed = false;
   #drainWaiters: (() => void)[] = [];
+  #receivedAt = performance.now();
 
   constructor(socket: Duplex, role: 'client' | 'server', window = DEFAULT_STREAM_WINDOW) {
     super();
@@ -57,6 +58,7 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> implements Stream
       control: (type, id, payload) => this.#control(type, id, payload),
     });
     socket.on('data', (chunk: Buffer) => {
+      this.#receivedAt = performance.now();
       try {
         this.#parser.push(chunk);
       } catch (err) {
@@ -76,6 +78,11 @@ export class MuxSession extends EventEmitter<MuxSessionEvents> implements Stream
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** How long nothing has come from the peer, ms. */
+  get silentMs(): number {
+    return performance.now() - this.#receivedAt;
   }
 
   /** Streams open now. */

@@ -81,3 +81,71 @@ test('DataPath direct: streams while the TLS session lives, SSH channels at once
     echo.close();
   }
 });
+
+test('DataPath: a direct session gone silent under a new connection asks for a link check, then is closed', async () => {
+  const echo = createServer((s) => s.pipe(s));
+  echo.listen(0, '127.0.0.1');
+  await once(echo, 'listening');
+  const echoPort = (echo.address() as { port: number }).port;
+  const agent = await startDirectServer('127.0.0.1');
+  // a relay in front of the agent's listener that can stop passing bytes (a link down, no FIN)
+  let frozen = false;
+  const relay = createServer((inner) => {
+    const outer = connect({ host: '127.0.0.1', port: agent.port });
+    inner.on('data', (d) => frozen || outer.write(d));
+    outer.on('data', (d) => frozen || inner.write(d));
+    inner.on('error', () => outer.destroy());
+    outer.on('error', () => inner.destroy());
+    inner.on('close', () => outer.destroy());
+    outer.on('close', () => inner.destroy());
+  });
+  relay.listen(0, '127.0.0.1');
+  await once(relay, 'listening');
+  const stalls: string[] = [];
+  const log = { log() {}, warn() {}, info() {} } as never;
+  const dp = new DataPath(
+    'direct',
+    { log },
+    (() => {}) as never,
+    () => {},
+    (why) => stalls.push(why),
+  );
+  const { conn } = fakeConn();
+  try {
+    await dp.attach(
+      conn,
+      fakeLink(async () => ({
+        type: 'DataPathOffer',
+        port: (relay.address() as { port: number }).port,
+        echoPort: agent.echoPort,
+        key: agent.key,
+        reason: '',
+      })),
+    );
+    assert.equal(dp.direct, true);
+    const dial = dp.dialer(conn);
+    // an idle session: the PING of a new connection is answered, nothing happens
+    await new Promise((r) => setTimeout(r, 1100));
+    (await dial('127.0.0.1', echoPort)).destroy();
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(stalls, []);
+    assert.equal(dp.direct, true);
+    frozen = true;
+    await new Promise((r) => setTimeout(r, 1100));
+    const t0 = performance.now();
+    const stuck = await dial('127.0.0.1', echoPort);
+    stuck.on('error', () => {}); // reset when the session goes
+    for (let i = 0; i < 300 && stalls.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(stalls.length, 1, 'a link check asked for');
+    for (let i = 0; i < 500 && dp.direct; i++) await new Promise((r) => setTimeout(r, 10));
+    const ms = performance.now() - t0;
+    assert.equal(dp.direct, false, 'the silent session closed');
+    assert.ok(ms >= 2500 && ms < 4500, `closed after ${ms} ms`);
+    assert.ok(stuck.destroyed, 'its stream reset with it');
+  } finally {
+    dp.detach();
+    relay.close();
+    agent.close();
+    echo.close();
+  }
+});

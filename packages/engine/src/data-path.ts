@@ -12,6 +12,13 @@ export type DataPathMode = 'auto' | 'direct' | 'ssh';
 const CONNECT_TIMEOUT_MS = 3000;
 /** Reconnects of a dropped direct session while its agent lives. */
 const MAX_RETRIES = 5;
+/**
+ * A connection opened on a session silent this long sends a PING; no frame within as long again and the host checks
+ * its link (`onStall`); none within STALL_CLOSE_MS and the session is closed (its streams reset, new connections
+ * on SSH, redialled): TCP under the session may sit in retransmission backoff after an outage.
+ */
+const STALL_MS = 1000;
+const STALL_CLOSE_MS = 3000;
 
 /**
  * The data path of one host. Forwarded TCP connections ride SSH `direct-tcpip` channels until the direct path is up:
@@ -26,15 +33,28 @@ export class DataPath {
   readonly #deps: Pick<SessionDeps, 'log'>;
   readonly #emit: HostEmitter;
   readonly #ownPort: (port: number) => void;
+  readonly #onStall: (why: string) => void;
   #session: MuxSession | undefined;
   #generation = 0;
+  /** The session whose silence is being watched. */
+  #watching: MuxSession | undefined;
 
-  /** `ownPort` learns the agent's listener port (never to be mirrored). */
-  constructor(mode: DataPathMode, deps: Pick<SessionDeps, 'log'>, emit: HostEmitter, ownPort: (port: number) => void) {
+  /**
+   * `ownPort` learns the agent's listener port (never to be mirrored); `onStall` hears of a direct session that went
+   * silent under a new connection (the host checks its link).
+   */
+  constructor(
+    mode: DataPathMode,
+    deps: Pick<SessionDeps, 'log'>,
+    emit: HostEmitter,
+    ownPort: (port: number) => void,
+    onStall: (why: string) => void = () => {},
+  ) {
     this.#mode = mode;
     this.#ownPort = ownPort;
     this.#deps = deps;
     this.#emit = emit;
+    this.#onStall = onStall;
   }
 
   get mode(): DataPathMode {
@@ -45,8 +65,33 @@ export class DataPath {
   dialer(conn: SshConnection): Dialer {
     return (host, port) => {
       const s = this.#session;
-      return s && !s.closed ? Promise.resolve(s.open(host, port)) : conn.forwardOut(host, port);
+      if (!s || s.closed) return conn.forwardOut(host, port);
+      const stream = s.open(host, port);
+      if (s.silentMs >= STALL_MS) void this.#watch(s);
+      return Promise.resolve(stream);
     };
+  }
+
+  /** A PING on a session that has been quiet; see STALL_MS. */
+  async #watch(s: MuxSession): Promise<void> {
+    if (this.#watching === s) return;
+    this.#watching = s;
+    try {
+      const t0 = performance.now();
+      void s.ping(STALL_CLOSE_MS);
+      /** Nothing has come since the PING, `ms` after it. */
+      const quiet = async (ms: number) => {
+        await new Promise((r) => setTimeout(r, ms - (performance.now() - t0)).unref());
+        return !s.closed && s.silentMs >= performance.now() - t0;
+      };
+      if (!(await quiet(STALL_MS))) return;
+      this.#onStall(`direct data path silent for ${STALL_MS / 1000} s`);
+      if (!(await quiet(STALL_CLOSE_MS))) return;
+      this.#deps.log.warn(`data path: no answer on the direct connection within ${STALL_CLOSE_MS / 1000} s`);
+      s.close();
+    } finally {
+      if (this.#watching === s) this.#watching = undefined;
+    }
   }
 
   /** True while forwarded connections go direct. */

@@ -49,11 +49,17 @@ export class HostSession {
     // auto without mirroring stays on SSH (no agent for an ssh -L user unless `--data-path direct` asks for one)
     const wanted = cfg.dataPath ?? 'auto';
     const dataPath = cfg.agent === 'none' || (!cfg.auto && wanted === 'auto') ? 'ssh' : wanted;
-    this.#dataPath = new DataPath(dataPath, deps, deps.emit, (port) => {
-      if (this.#sync.ownPorts.includes(port)) return;
-      this.#sync.ownPorts = [...this.#sync.ownPorts, port];
-      void this.#sync.resync();
-    });
+    this.#dataPath = new DataPath(
+      dataPath,
+      deps,
+      deps.emit,
+      (port) => {
+        if (this.#sync.ownPorts.includes(port)) return;
+        this.#sync.ownPorts = [...this.#sync.ownPorts, port];
+        void this.#sync.resync();
+      },
+      (why) => void this.checkNow(why),
+    );
     this.#agent = new AgentSupervisor(cfg, host, deps, this.#sync, {}, this.#dataPath);
     this.#remote = new RemoteForwards(this.#sync.remote, deps);
   }
