@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type RemoteHost, run } from '../../test/harness/index.ts';
@@ -8,6 +8,11 @@ import { stopChild, track } from './cleanup.ts';
 import type { SshTarget } from './tunnel.ts';
 
 const RELAY = join(dirname(fileURLToPath(import.meta.url)), 'wan-relay.py');
+/**
+ * Debian's python3 (setup-system.sh) rather than the first on PATH: a version manager's shim (pyenv) that is
+ * stopped with the relay can leave its lock behind, and every later login shell that runs its init then waits on it.
+ */
+const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
 /** A slow, lossy path to the harness host: wan-relay.py plus a second sshd listening on the relay's address. */
 export interface WanLink {
@@ -24,7 +29,7 @@ export async function startWanLink(host: RemoteHost, dir: string, delayMs: numbe
   while (used.includes(` ${subnet}.`));
   const relay = track(
     spawn(
-      'python3',
+      PYTHON,
       [
         RELAY,
         '--ns',

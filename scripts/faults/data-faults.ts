@@ -1,6 +1,8 @@
 // Data integrity and churn through a real forward: SHA-256 of every byte sent against every byte echoed back, and
 // the host process's and the agent's file descriptors, listeners and memory before and after heavy churn.
 import { createHash, randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
 import { connect } from 'node:net';
 import { udpClient } from '../../test/support/udp-client.ts';
 import { Listeners } from '../bench/listeners.ts';
@@ -60,8 +62,18 @@ function echoHashed(port: number, bytes: number, timeoutMs: number): Promise<{ s
  * Sends `n` numbered datagrams (512 B, `perSecond` paced in 10 ms bursts) to a UDP echo at 127.0.0.1:port and
  * counts the distinct ones that come back intact, waiting 3 s after the last one.
  */
-async function udpEchoed(port: number, n: number, perSecond: number): Promise<{ got: number; corrupt: number }> {
-  const s = await udpClient();
+async function udpEchoed(
+  port: number,
+  n: number,
+  perSecond: number,
+  host = '127.0.0.1',
+): Promise<{ got: number; corrupt: number }> {
+  // a socket on 127.0.0.1 cannot reach another address
+  const s = host === '127.0.0.1' ? await udpClient() : createSocket('udp4');
+  if (host !== '127.0.0.1') {
+    s.bind(0);
+    await once(s, 'listening');
+  }
   const seen = new Set<number>();
   let corrupt = 0;
   const payload = (i: number) => {
@@ -77,7 +89,7 @@ async function udpEchoed(port: number, n: number, perSecond: number): Promise<{ 
   try {
     const burst = Math.max(1, Math.round(perSecond / 100));
     for (let i = 0; i < n; i += burst) {
-      for (let j = i; j < Math.min(n, i + burst); j++) s.send(payload(j), port, '127.0.0.1');
+      for (let j = i; j < Math.min(n, i + burst); j++) s.send(payload(j), port, host);
       await new Promise((r) => setTimeout(r, 10));
     }
     await until(async () => seen.size >= n, 'every datagram back', 3000).catch(() => {});
@@ -163,14 +175,24 @@ function concurrentRun(n: number, timeoutMs: number) {
   };
 }
 
-/** Datagrams through the UDP forward: the loss rate is the figure; more than the link's own 1 % fails. */
+/**
+ * Datagrams through the UDP forward, and the same datagrams sent straight over the link to the same echo (no
+ * port-linker): the loss rate of each is the figure. The forward carries UDP inside the SSH connection, which drops
+ * a datagram rather than queue it while TCP recovers a lost segment (UDP semantics, packages/agent/src/udp-relay.ts),
+ * so it may lose some where the link loses some; more than one point above the link's own loss (or above 1 %
+ * where the link loses none) fails.
+ */
 function udpRun(n: number) {
   return async (m: Mirror): Promise<RunResult> => {
-    const { got, corrupt } = await udpEchoed(m.udpLocal as number, n, 2000);
-    const loss = (n - got) / n;
+    const direct = m.udpDirect as { address: string; port: number };
+    const tunnel = await udpEchoed(m.udpLocal as number, n, 2000);
+    const raw = await udpEchoed(direct.port, n, 2000, direct.address);
+    const loss = (n - tunnel.got) / n;
+    const rawLoss = (n - raw.got) / n;
+    const pct = (v: number) => `${(v * 100).toFixed(2)} %`;
     return {
-      ok: loss <= 0.01 && corrupt === 0,
-      note: `${n - got} of ${n} datagrams lost (${(loss * 100).toFixed(2)} %)${corrupt ? `, ${corrupt} corrupt` : ''}`,
+      ok: loss <= Math.max(0.01, rawLoss + 0.01) && tunnel.corrupt === 0,
+      note: `lost ${pct(loss)} through the forward, ${pct(rawLoss)} straight over the link${tunnel.corrupt ? `; ${tunnel.corrupt} corrupt` : ''}`,
     };
   };
 }
@@ -209,14 +231,14 @@ export const DATA_FAULTS: FaultRow[] = [
   },
   {
     id: 'udp-loss',
-    label: 'UDP: 10,000 datagrams (quick: 1,000) at 2,000/s through one forward and back: loss rate <= 1 %',
+    label: 'UDP: 10,000 datagrams (quick: 1,000) at 2,000/s through one forward and back: loss rate vs the link',
     runs: 3,
     quickRuns: 1,
     measure: onMirror((m, ctx) => udpRun(ctx.quick ? 1000 : 10_000)(m), { udp: true }),
   },
   {
     id: 'udp-loss-wan',
-    label: 'UDP over a 50 ms / 1 % loss link: 10,000 datagrams (quick: 1,000) at 2,000/s: loss rate <= 1 %',
+    label: 'UDP over a 50 ms / 1 % loss link: 10,000 datagrams (quick: 1,000) at 2,000/s: loss rate vs the link',
     runs: 3,
     quickRuns: 1,
     measure: onMirror((m, ctx) => udpRun(ctx.quick ? 1000 : 10_000)(m), { udp: true, wan: WAN }),

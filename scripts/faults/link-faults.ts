@@ -6,7 +6,7 @@ import { RemoteHost } from '../../test/harness/index.ts';
 import { CliProcess } from '../../test/support/cli-process.ts';
 import { oneConnection } from '../bench/net-probe.ts';
 import type { FaultContext, FaultRow, RunResult } from './fault-types.ts';
-import { echoes, listenerCount, until } from './probes.ts';
+import { echoes, listenerDiff, listeners as listenersOf, until } from './probes.ts';
 
 const HOSTS = 10;
 
@@ -59,7 +59,7 @@ async function linkDown(runs: number, ctx: FaultContext, extra: string[] = []): 
         ),
       );
     const pid = cli.child.pid as number;
-    const listeners = listenerCount(pid);
+    const listeners = listenersOf(pid);
     for (let r = 0; r < runs; r++) {
       try {
         await Promise.all(hosts.map((h) => h.linkDown()));
@@ -72,7 +72,7 @@ async function linkDown(runs: number, ctx: FaultContext, extra: string[] = []): 
           (err: Error) => (/timed out|within 15000 ms/.test(err.message) ? 'hung' : 'ended'),
         );
         const endedMs = performance.now() - t0;
-        const kept = listenerCount(pid);
+        const kept = listenerDiff(listeners, listenersOf(pid));
         await new Promise((res) => setTimeout(res, Math.max(0, outageMs - (performance.now() - downAt))));
         await Promise.all(hosts.map((h) => h.linkUp()));
         const upAt = Date.now();
@@ -81,14 +81,15 @@ async function linkDown(runs: number, ctx: FaultContext, extra: string[] = []): 
           'every forward answering',
           120_000,
         );
-        if (process.env.FAULTS_DEBUG && recoveryMs > 3000) {
+        const after = listenerDiff(listeners, listenersOf(pid));
+        if (process.env.FAULTS_DEBUG && (recoveryMs > 3000 || after || kept)) {
           const since = new Date(upAt - outageMs - 2000).toISOString();
           for (const e of cli.events.filter((x) => x.ts >= since)) ctx.log(`  ${JSON.stringify(e)}`);
         }
         const problems = [
           ...(during === 'hung' ? ['a connection during the outage hung 15 s'] : []),
-          ...(kept !== listeners ? [`listeners during the outage ${listeners} -> ${kept}`] : []),
-          ...(listenerCount(pid) !== listeners ? [`listeners after ${listeners} -> ${listenerCount(pid)}`] : []),
+          ...(kept ? [`listeners during the outage: ${kept}`] : []),
+          ...(after ? [`listeners after: ${after}`] : []),
           ...(recoveryMs > 3000 ? ['recovery over 3 s'] : []),
         ];
         out.push({

@@ -14,6 +14,8 @@ export interface Mirror {
   local: number;
   /** A UDP echo's local port (with `udp`). */
   udpLocal?: number;
+  /** The same UDP echo reached straight over the link, no port-linker (with `udp`): the baseline. */
+  udpDirect?: { address: string; port: number };
   close(): Promise<void>;
 }
 
@@ -31,7 +33,8 @@ export async function mirror(opts: MirrorOptions = {}): Promise<Mirror> {
   const dir = mkdtempSync(join(tmpdir(), 'pl-faults-mirror-'));
   const wan = opts.wan ? await startWanLink(host, dir, opts.wan.delayMs, opts.wan.loss) : undefined;
   const svc = await host.serve('tcp-echo', 0, '127.0.0.1');
-  const udp = opts.udp ? await host.serve('udp-echo', 0, '127.0.0.1') : undefined;
+  // on every address: mirrored, and reachable straight over the link for the baseline
+  const udp = opts.udp ? await host.serve('udp-echo', 0, '0.0.0.0') : undefined;
   const env = { PORT_LINKER_LOG: process.env.FAULTS_CLI_LOG ?? 'info' };
   const cli = wan
     ? new CliProcess(
@@ -51,7 +54,12 @@ export async function mirror(opts: MirrorOptions = {}): Promise<Mirror> {
     svc,
     cli,
     local: fwd.local_port as number,
-    ...(udpFwd ? { udpLocal: udpFwd.local_port as number } : {}),
+    ...(udpFwd && udp
+      ? {
+          udpLocal: udpFwd.local_port as number,
+          udpDirect: { address: wan ? wan.target.address : host.address, port: udp.port },
+        }
+      : {}),
     close: async () => {
       await cli.stop('SIGKILL').catch(() => {});
       await svc.stop();

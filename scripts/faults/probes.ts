@@ -31,6 +31,22 @@ export function rssMb(pid: number): number {
 
 /** TCP sockets in LISTEN state that `pid` owns (on this machine's network namespace). */
 export function listenerCount(pid: number): number {
+  return listeners(pid).length;
+}
+
+/** The local addresses (`127.0.0.1:8080`) of the TCP sockets in LISTEN state that `pid` owns, sorted. */
+export function listeners(pid: number): string[] {
   const out = execFileSync('ss', ['-Hltnp'], { encoding: 'utf8' });
-  return out.split('\n').filter((l) => l.includes(`pid=${pid},`)).length;
+  return out
+    .split('\n')
+    .filter((l) => l.includes(`pid=${pid},`))
+    .map((l) => l.trim().split(/\s+/)[3] ?? '?')
+    .sort();
+}
+
+/** What changed between two listener lists, `+a -b`, or '' when nothing did. */
+export function listenerDiff(before: string[], after: string[]): string {
+  const added = after.filter((a) => !before.includes(a)).map((a) => `+${a}`);
+  const gone = before.filter((b) => !after.includes(b)).map((b) => `-${b}`);
+  return [...added, ...gone].join(' ');
 }

@@ -75,6 +75,27 @@ test('the agent’s own ports and UDP without a relaying agent are not mirrored;
   assert.deepEqual(last(), ['auto/tcp/3000 127.0.0.7', 'explicit/127.0.0.1:8443 127.0.0.1,::1']);
 });
 
+test('a replaced agent’s own ports (its data path too) stay unmirrored: it may live on after its connection dropped', async () => {
+  const { s, last } = sync({ localForwards: [] });
+  s.ownPorts = [4100];
+  assert.equal(s.addOwnPort(4200), true, 'the data path listener');
+  assert.equal(s.addOwnPort(4200), false);
+  // a reconnect: the new agent's own ports replace the old one's, which still listens on the remote
+  s.ownPorts = [4300];
+  s.apply({
+    type: 'ScanDelta',
+    full: true,
+    added: [sock('tcp', 3000), sock('tcp', 4100), sock('tcp', 4200), sock('tcp', 4300)],
+    removed: [],
+  });
+  await s.resync();
+  assert.deepEqual(
+    last().filter((l) => l.startsWith('auto/')),
+    ['auto/tcp/3000 127.0.0.1'],
+  );
+  assert.deepEqual(s.ownPorts.sort(), [4100, 4200, 4300]);
+});
+
 test('addForward and removeForward change the explicit set; a port bound to a specific address gets one note', async () => {
   const { s, last } = sync({ auto: false, localForwards: [] });
   const key = await s.addForward('7000:localhost:80');

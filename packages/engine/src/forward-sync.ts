@@ -18,6 +18,9 @@ import type { SessionLog } from './session-deps.ts';
  * explicit `-L` forwards, turned into the desired set of forwards under the port filter and handed to the
  * ForwardManager. Knows nothing of SSH or the agent's lifecycle.
  */
+/** How long the own ports of a replaced agent stay excluded: past the agent's 30 s silence timeout. */
+const OWN_PORT_LINGER_MS = 60_000;
+
 export class ForwardSync {
   readonly #cfg: HostOptions;
   readonly #manager: ForwardManager;
@@ -28,8 +31,10 @@ export class ForwardSync {
   /** `-R` forwards (ssh_config RemoteForward, then -R); the session asks the server for them. */
   readonly remote: RemoteForwardSpec[];
   readonly #parse: { gatewayPorts: boolean };
-  /** Ports the running agent listens on itself (its transports): excluded from mirroring. */
-  ownPorts: number[] = [];
+  /** Ports the running agent listens on itself (transports, data path). */
+  #own: number[] = [];
+  /** Own ports of agents that went, and until when (performance.now()): see OWN_PORT_LINGER_MS. */
+  readonly #lingering = new Map<number, number>();
   /** Whether the running agent relays UDP (agentless mode cannot). */
   udp = false;
   /** Forwards stopped from outside (the dashboard), by key: kept out of the desired set until started again. */
@@ -122,6 +127,34 @@ export class ForwardSync {
   }
 
   /** Which protocols are mirrored now (UDP only while the agent relays it). */
+  /**
+   * Ports excluded from mirroring because an agent of ours listens on them: the running agent's, and those of the
+   * agents before it for OWN_PORT_LINGER_MS (after a dropped connection the old agent lives on until its silence
+   * timeout, and the new one would otherwise mirror its listeners).
+   */
+  get ownPorts(): number[] {
+    const now = performance.now();
+    for (const [port, until] of this.#lingering) if (until <= now) this.#lingering.delete(port);
+    return [...new Set([...this.#own, ...this.#lingering.keys()])];
+  }
+
+  /** The running agent's own ports (a new agent's replace the old one's, which linger). */
+  set ownPorts(ports: number[]) {
+    const gone = this.#own.filter((p) => !ports.includes(p));
+    for (const p of gone) this.#lingering.set(p, performance.now() + OWN_PORT_LINGER_MS);
+    for (const p of ports) this.#lingering.delete(p);
+    this.#own = [...ports];
+    // once they stop lingering, a service of the user's on one of those ports is mirrored again
+    if (gone.length > 0) setTimeout(() => void this.resync(), OWN_PORT_LINGER_MS + 100).unref();
+  }
+
+  /** One more port the running agent listens on (its data path). */
+  addOwnPort(port: number): boolean {
+    if (this.#own.includes(port)) return false;
+    this.ownPorts = [...this.#own, port];
+    return true;
+  }
+
   protocols(): { tcp: boolean; udp: boolean } {
     return { tcp: this.#cfg.protocol !== 'udp', udp: this.udp };
   }

@@ -54,9 +54,7 @@ export class HostSession {
       deps,
       deps.emit,
       (port) => {
-        if (this.#sync.ownPorts.includes(port)) return;
-        this.#sync.ownPorts = [...this.#sync.ownPorts, port];
-        void this.#sync.resync();
+        if (this.#sync.addOwnPort(port)) void this.#sync.resync();
       },
       (why) => void this.checkNow(why),
     );
