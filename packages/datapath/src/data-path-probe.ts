@@ -50,11 +50,16 @@ export async function probeDataPath(
     return none('the agent has no direct data path (agentless, or an older agent)');
   const address = conn.remoteAddress;
   if (!address) return none('SSH goes through a jump host or ProxyCommand: no direct route to the agent');
+  // every offer's ports are the agent's own, a late one's too (the link may stall after the request: the agent's
+  // listeners then exist, and its scans would otherwise mirror them)
+  link.on('message', (m: Message) => {
+    if (m.type !== 'DataPathOffer' || m.port === 0) return;
+    ownPort(m.port);
+    ownPort(m.echoPort);
+  });
   const offer = await requestOffer(link);
   if (!offer) return none(`the agent did not offer a listener within ${OFFER_TIMEOUT_MS / 1000} s`);
   if (offer.port === 0) return none(`the agent cannot listen: ${offer.reason}`);
-  ownPort(offer.port);
-  ownPort(offer.echoPort);
   let sshRtt: number | undefined;
   try {
     sshRtt = await echoRoundTrip(await conn.forwardOut('127.0.0.1', offer.echoPort));

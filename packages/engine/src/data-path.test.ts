@@ -149,3 +149,27 @@ test('DataPath: a direct session gone silent under a new connection asks for a l
     echo.close();
   }
 });
+
+test('DataPath: an offer that comes after the probe gave up still marks its ports as the agent’s own', async () => {
+  const own: number[] = [];
+  const events: EventFields['data_path'][] = [];
+  const log = { log() {}, warn() {}, info() {} } as never;
+  const dp = new DataPath(
+    'direct',
+    { log },
+    ((name: string, fields: EventFields['data_path']) => name === 'data_path' && events.push(fields)) as never,
+    (p) => own.push(p),
+  );
+  const { conn } = fakeConn();
+  // a link that stalled right after the request: the offer arrives 5.3 s later, past the probe's 5 s
+  const late = fakeLink(async () => {
+    await new Promise((r) => setTimeout(r, 5300));
+    return { type: 'DataPathOffer', port: 40001, echoPort: 40002, key: new Uint8Array(32), reason: '' };
+  });
+  await dp.attach(conn, late);
+  assert.equal(events[0]?.kind, 'ssh');
+  assert.match(String(events[0]?.reason), /did not offer a listener within 5 s/);
+  for (let i = 0; i < 100 && own.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(own, [40001, 40002]);
+  dp.detach();
+});
