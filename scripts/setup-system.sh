@@ -26,7 +26,7 @@ strip            binutils         scripts/build-agents.mjs: linux-x64 agent exec
 llvm-strip       llvm             scripts/build-agents.mjs: linux-arm64 agent executable
 perf             linux-perf       scripts/bench/perf-tunnel.ts (profiling aid)
 unshare          util-linux       agent tests: a network namespace of their own
-setpriv          util-linux       scanner tests: a socket owned by another user
+setpriv          util-linux       scanner tests: a socket owned by another user; fault suite (security rows): the attacker
 mount            mount            deploy tests: a noexec mount on the remote
 umount           mount            deploy tests
 useradd          passwd           test harness: a second login user

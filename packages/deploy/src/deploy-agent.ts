@@ -108,6 +108,13 @@ async function installQuic(
     log('debug', 'quic: cached bundle and addon verified, nothing uploaded');
     return 0;
   }
+  for (const [state, what] of [
+    [facts.cachedQuicBundle, 'bundle'],
+    [facts.cachedQuicAddon, 'addon'],
+  ] as const) {
+    if (state === 'bad')
+      log('warn', `cached QUIC ${what} failed its sha256 check (tampered or truncated): replacing it`);
+  }
   const startedAt = performance.now();
   const results = await Promise.all(missing.map((a) => installArtifact(session, facts, a, log)));
   const bytes = results.reduce((n, r) => n + r.bytesUploaded, 0);

@@ -26,7 +26,8 @@ export const KEEP_QUIC_FILES = 4;
  * The install script, run after the upload landed at `tmp` (a random name inside the 0700 cache
  * dir, never shared /tmp): decompress, verify the sha256, chmod, ad-hoc codesign on macOS
  * (recording the signed hash in `<sha>.signed` so the next probe still verifies it), run the agent's
- * `--version` self-test (catches noexec, a missing glibc, a wrong arch), atomic rename, prune.
+ * `--version` self-test (catches noexec, a missing glibc, a wrong arch), atomic rename (a directory or a link
+ * holding the name is removed first: mv would move the file into it, and node runs a directory's index.js), prune.
  * QUIC files go to `quic/` (0600: the agent reads and dlopens them; no self-test: a file that does not
  * load only means no QUIC, which the agent reports). Prints `installed=<sha>` or `error=<reason>`.
  */
@@ -42,6 +43,9 @@ tmp=${shellQuote(o.tmp)}
 sha=${shellQuote(o.sha256)}
 node=${shellQuote(o.nodePath ?? '')}
 fail() { rm -f "$tmp" "$tmp.x"; echo "error=$*"; exit 1; }
+# the verified file takes the name, whatever holds it: mv would move it into a directory (or a link to one)
+# left there instead, and node runs a directory's index.js
+claim() { if [ -L "$1" ] || { [ -e "$1" ] && [ ! -f "$1" ]; }; then rm -rf "$1" || fail "cannot replace $1"; fi; }
 [ -n "$hash_tool" ] || fail "no sha256 tool on the remote (sha256sum, shasum or openssl)"
 [ -f "$tmp" ] || fail "uploaded file $tmp is missing"
 ${o.gzip ? `gzip -dc < "$tmp" > "$tmp.x" || fail "gzip -d failed (truncated upload or disk full)"\nrm -f "$tmp"` : 'mv -f "$tmp" "$tmp.x"'}
@@ -51,6 +55,7 @@ ${
   o.kind === 'quic'
     ? `mkdir -p "$dir/quic" || fail "cannot create $dir/quic"
 chmod 600 "$tmp.x"
+claim "$dir/quic/$sha"
 mv -f "$tmp.x" "$dir/quic/$sha" || fail "rename into $dir/quic failed"
 ls -t "$dir/quic" 2>/dev/null | grep -E '^[0-9a-f]{64}$' | tail -n +${KEEP_QUIC_FILES + 1} | while read -r old; do rm -f "$dir/quic/$old"; done
 echo "installed=$sha"
@@ -69,6 +74,7 @@ out=$(NODE_OPTIONS= "$tmp.x" --version 2>&1 </dev/null) || true`
     : `out=$(NODE_OPTIONS= "$node" "$tmp.x" --version 2>&1 </dev/null) || true`
 }
 case "$out" in *'"version"'*) ;; *) rm -f "$dir/$sha.signed"; fail "self-test failed: $(printf '%s' "$out" | head -c 300 | tr '\\n' ' ')" ;; esac
+claim "$dir/$sha"
 mv -f "$tmp.x" "$dir/$sha" || fail "rename into $dir failed"
 ls -t "$dir" 2>/dev/null | grep -E '^[0-9a-f]{64}$' | tail -n +${KEEP_VERSIONS + 1} | while read -r old; do rm -f "$dir/$old" "$dir/$old.signed"; done
 find "$dir" -name '.tmp-*' -mmin +60 -exec rm -f {} + 2>/dev/null

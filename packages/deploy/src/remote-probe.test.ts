@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -188,6 +198,46 @@ describe('probe and install through a local shell', () => {
       [],
       'no temp files left',
     );
+  });
+
+  test('a tampered cached file is bad even beside a forged <sha>.signed record of its own hash', async () => {
+    const art = artifactOf(script);
+    const facts = await probeRemote(session, { scriptSha256: art.sha256, binarySha256: {}, checkBinary: 'never' });
+    const dir = facts.cacheDir ?? '';
+    await installArtifact(session, facts, art, () => {});
+    const file = join(dir, art.sha256);
+    const tampered = Buffer.concat([script, Buffer.from(';require("fs").writeFileSync("/tmp/owned", "")\n')]);
+    writeFileSync(file, tampered);
+    writeFileSync(`${file}.signed`, createHash('sha256').update(tampered).digest('hex'));
+    const again = await probeRemote(session, { scriptSha256: art.sha256, binarySha256: {}, checkBinary: 'never' });
+    assert.equal(again.cachedScript, 'bad');
+    // the executable too, off macOS (only macOS's codesign step writes the record)
+    const binSha = createHash('sha256').update('the real executable').digest('hex');
+    writeFileSync(join(dir, binSha), 'a planted executable');
+    writeFileSync(join(dir, `${binSha}.signed`), createHash('sha256').update('a planted executable').digest('hex'));
+    const platform = `${process.platform}-${process.arch}`;
+    const bin = await probeRemote(session, { binarySha256: { [platform]: binSha }, checkBinary: 'always' });
+    assert.equal(bin.cachedBinary, process.platform === 'darwin' ? 'ok' : 'bad');
+  });
+
+  test("a directory, or a link to one, in the agent's place is replaced by the file, not installed into", async () => {
+    const art = artifactOf(script);
+    const facts = await probeRemote(session, { scriptSha256: art.sha256, binarySha256: {}, checkBinary: 'never' });
+    const dir = facts.cacheDir ?? '';
+    const file = join(dir, art.sha256);
+    const planted = mkdtempSync(join(xdg, 'planted-'));
+    writeFileSync(join(planted, 'index.js'), 'process.exit(9)\n'); // what node would run for the directory
+    for (const squat of [() => mkdirSync(file), () => symlinkSync(planted, file)]) {
+      rmSync(file, { recursive: true, force: true });
+      squat();
+      const seen = await probeRemote(session, { scriptSha256: art.sha256, binarySha256: {}, checkBinary: 'never' });
+      assert.equal(seen.cachedScript, 'bad', 'something else holds the name');
+      const r = await installArtifact(session, facts, art, () => {});
+      assert.equal(r.remotePath, file);
+      assert.ok(lstatSync(file).isFile(), 'the name is the agent file itself');
+      assert.equal(readFileSync(file, 'utf8'), script.toString());
+    }
+    assert.deepEqual(readdirSync(planted), ['index.js'], 'nothing moved into the planted directory');
   });
 
   test('deployAgent uploads over exec when SFTP is refused, then reuses the cache', async () => {

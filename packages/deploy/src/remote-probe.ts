@@ -25,6 +25,10 @@ export const MIN_NODE_MAJOR = 18;
  * Shell prelude shared by the probe and install scripts (POSIX sh, fed on stdin to `sh -s` so the
  * user's login shell does not matter). `umask 077` makes every file and directory private; the cache
  * is `${XDG_CACHE_HOME:-$HOME/.cache}/port-linker/agents`. `sha_of` picks sha256sum, shasum or openssl.
+ * `verify NAME [signed]` says ok when the file's sha256 is its name, bad for anything else there (another hash, a
+ * directory, a dangling link); with `signed` (the executable), on macOS only, also ok when it is the hash recorded
+ * in `NAME.signed` after the ad-hoc codesign (remote-install.ts). Nothing else writes `.signed`: a tampered script
+ * or QUIC file next to a forged record of its own hash is bad.
  */
 export const SHELL_PRELUDE = `set -u
 umask 077
@@ -45,9 +49,10 @@ sha_of() {
 }
 verify() {
   f="$dir/$1"
-  [ -f "$f" ] || { echo missing; return 0; }
+  [ -e "$f" ] || [ -L "$f" ] || { echo missing; return 0; }
+  [ -f "$f" ] || { echo bad; return 0; }
   h=$(sha_of "$f") || { echo unverifiable; return 0; }
-  if [ "$h" = "\${1##*/}" ] || { [ -f "$f.signed" ] && [ "$h" = "$(cat "$f.signed")" ]; }; then
+  if [ "$h" = "\${1##*/}" ] || { [ "\${2:-}" = signed ] && [ "$(uname -s)" = Darwin ] && [ -f "$f.signed" ] && [ "$h" = "$(cat "$f.signed")" ]; }; then
     touch "$f"; echo ok
   else echo bad; fi
 }
@@ -166,7 +171,7 @@ ${arms || "  '') ;;"}
   esac
   check_bin=${request.checkBinary}
   if [ -n "$bin_sha" ] && { [ "$check_bin" = always ] || { [ "$check_bin" = if-no-node ] && [ "$node_ok" = no ]; }; }; then
-    echo "cached_binary=$(verify "$bin_sha")"
+    echo "cached_binary=$(verify "$bin_sha" signed)"
   fi
 ${request.quic ? quicCacheCheck(request.quic) : ''}
 else

@@ -45,6 +45,29 @@ describe('quic transport (loopback, mutual pinning)', () => {
     }
   });
 
+  test("a handshake that reaches the agent before the host's pin (it travels over stdio) is tried again and gets through", async () => {
+    const agentId = await generateQuicIdentity('agent');
+    const hostId = await generateQuicIdentity('host');
+    const server = await QuicTransportServer.listen(agentId);
+    server.on('peer', (s: Duplex) => s.write(acceptFrame('quic')));
+    // the TransportAccept carrying the host's fingerprint arrives a little after the handshake
+    const late = setTimeout(() => server.expectClient(hostId.fingerprint), 150);
+    try {
+      const t = await connectQuicTransport({
+        host: '127.0.0.1',
+        port: server.port,
+        identity: hostId,
+        fingerprint: agentId.fingerprint,
+        timeoutMs: 3000,
+      });
+      assert.equal(t.kind, 'quic');
+      t.close();
+    } finally {
+      clearTimeout(late);
+      await server.close();
+    }
+  });
+
   test('batched fast path on both sides (the installed library has the shape it needs): 4 MiB each way arrive intact, in order', async () => {
     assert.equal(batchConnection({} as QUICConnection), false, 'another shape: left alone');
     const agentId = await generateQuicIdentity('agent');

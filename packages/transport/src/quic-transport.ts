@@ -279,9 +279,24 @@ export interface QuicConnectOptions {
 /**
  * Host side of the quic transport: connects, pins the agent's certificate (a mismatch fails the
  * handshake: TransportError "certificate ... does not match"), opens one stream, announces itself
- * with a Ping frame and waits for the agent's accept frame.
+ * with a Ping frame and waits for the agent's accept frame. The agent learns which certificate to take from
+ * the TransportAccept the host sent over stdio just before, which travels apart from the handshake: a
+ * handshake that gets there first is refused (bad certificate) and is tried again, while `timeoutMs` lasts.
  */
 export async function connectQuicTransport(o: QuicConnectOptions): Promise<StreamTransport> {
+  const deadline = performance.now() + o.timeoutMs;
+  for (let pause = 25; ; pause *= 2) {
+    try {
+      return await connectQuicOnce({ ...o, timeoutMs: Math.max(1, Math.round(deadline - performance.now())) });
+    } catch (err) {
+      const early = (err as Error).message.endsWith(`Peer closed with transport code ${BAD_CERTIFICATE}`);
+      if (!early || performance.now() + pause >= deadline) throw err;
+      await new Promise((r) => setTimeout(r, pause));
+    }
+  }
+}
+
+async function connectQuicOnce(o: QuicConnectOptions): Promise<StreamTransport> {
   let mismatch = false;
   const tuning = { ...QUIC_DEFAULT_TUNING, ...hostPackets(o.host), ...o.tuning };
   const config = pinConfig(o.identity, () => o.fingerprint, tuning);

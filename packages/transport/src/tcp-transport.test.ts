@@ -38,6 +38,38 @@ describe('tcp transport', () => {
     }
   });
 
+  test('a part of the secret tells nothing: a right and a wrong first byte are treated alike until all 32 are in', async () => {
+    const server = await TcpTransportServer.listen();
+    const rejected: string[] = [];
+    server.on('rejected', (why: string) => rejected.push(why));
+    const secret = Buffer.from(server.secret);
+    try {
+      const open = async (first: number) => {
+        const s = connect(server.port, '127.0.0.1');
+        s.on('data', () => {});
+        s.on('error', () => {});
+        await once(s, 'connect');
+        s.write(Buffer.of(first));
+        return s;
+      };
+      const right = await open(secret[0] as number);
+      const wrong = await open((secret[0] as number) ^ 0xff);
+      await new Promise((r) => setTimeout(r, 200));
+      // an oracle would show here: the wrong guess dropped at once, the right one kept waiting
+      assert.equal(wrong.destroyed || wrong.readableEnded, false, 'a wrong first byte is not dropped on its own');
+      assert.deepEqual(rejected, []);
+      const peer = once(server, 'peer');
+      right.write(secret.subarray(1));
+      wrong.write(secret.subarray(1));
+      await peer;
+      await once(wrong, 'close');
+      assert.deepEqual(rejected, ['wrong secret']);
+      right.destroy();
+    } finally {
+      server.close();
+    }
+  });
+
   test('the host gives up after its timeout when the agent never answers', async () => {
     const server = await TcpTransportServer.listen();
     try {

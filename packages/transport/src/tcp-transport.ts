@@ -18,8 +18,9 @@ export function acceptFrame(kind: 'tcp' | 'quic'): Uint8Array {
 
 /**
  * Agent side of the tcp transport: a listener on loopback (port 0) and a fresh random secret. A
- * peer must send exactly the secret first, within TCP_AUTH_TIMEOUT_MS; anyone else (another local
- * user of the remote probing the port) is dropped and reported with `rejected`. Events: `peer`
+ * peer must send exactly the secret first, within TCP_AUTH_TIMEOUT_MS (compared in constant time once all of it
+ * is in, never a prefix at a time); anyone else (another local user of the remote probing the port) is dropped
+ * and reported with `rejected`. Events: `peer`
  * (socket, authenticated, secret consumed), `rejected` (why: string).
  */
 export class TcpTransportServer extends EventEmitter {
@@ -71,11 +72,8 @@ export class TcpTransportServer extends EventEmitter {
     const timer = setTimeout(() => drop(`no secret within ${TCP_AUTH_TIMEOUT_MS} ms`), TCP_AUTH_TIMEOUT_MS);
     const onData = (chunk: Buffer) => {
       got = Buffer.concat([got, chunk]);
-      const n = Math.min(got.length, TCP_SECRET_BYTES);
-      if (!got.subarray(0, n).equals(Buffer.from(this.secret.subarray(0, n)))) {
-        drop('wrong secret');
-        return;
-      }
+      // nothing is compared before the whole secret is in: a peer dropped at a wrong first byte and kept at a
+      // right one would learn the secret a byte at a time (at most 256 guesses per byte)
       if (got.length < TCP_SECRET_BYTES) return;
       const ok = timingSafeEqual(got.subarray(0, TCP_SECRET_BYTES), this.secret);
       if (!ok) return drop('wrong secret');
