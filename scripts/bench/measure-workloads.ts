@@ -1,5 +1,6 @@
 import { run } from '../../test/harness/index.ts';
 import type { Figure, RowContext } from './bench-types.ts';
+import { perRequest, tunnelCpu } from './cpu-account.ts';
 import { startTunnel, waitDataPath } from './tunnel.ts';
 import { PAGE, type WorkloadServers, workloadServers } from './workload-servers.ts';
 
@@ -8,12 +9,21 @@ const CONNS = [1, 8, 32] as const;
 /** Seconds per timed client run (pgbench -T, wrk -d). */
 const SECONDS = 3;
 
+/** Connections of the runs whose CPU per request is reported. */
+const CPU_CONNS = 8;
+
 interface Workload {
   id: string;
   label: string;
   unit: string;
-  measure(servers: WorkloadServers, conns: number): Promise<number>;
+  /** The rate, and how many requests it took (for CPU per request). */
+  measure(servers: WorkloadServers, conns: number): Promise<{ rate: number; requests: number }>;
 }
+
+const timed = async (rate: Promise<number>) => {
+  const r = await rate;
+  return { rate: r, requests: r * SECONDS };
+};
 
 /** Runs a load tool on this side (the host); its stdout, or a one-line error with its stderr. */
 async function tool(argv: string[]): Promise<string> {
@@ -36,8 +46,8 @@ const WORKLOADS: Workload[] = [
     label: 'PostgreSQL: pgbench -S (select-only, one small read per transaction)',
     unit: 'tx/s',
     measure: async (s, c) =>
-      pick(
-        await tool([
+      timed(
+        tool([
           'pgbench',
           '-n',
           '-S',
@@ -54,9 +64,7 @@ const WORKLOADS: Workload[] = [
           '-T',
           String(SECONDS),
           'postgres',
-        ]),
-        /tps = ([\d.]+) \(without initial connection time\)/,
-        'tps',
+        ]).then((out) => pick(out, /tps = ([\d.]+) \(without initial connection time\)/, 'tps')),
       ),
   },
   {
@@ -75,18 +83,18 @@ const WORKLOADS: Workload[] = [
     id: 'http',
     label: 'HTTP: wrk, keep-alive, 16 KiB page (nginx)',
     unit: 'req/s',
-    measure: (s, c) => wrkRate(s.http, c, false),
+    measure: (s, c) => timed(wrkRate(s.http, c, false)),
   },
   {
     id: 'httpNew',
     label: 'HTTP: wrk, a new connection per request, 16 KiB page',
     unit: 'req/s',
-    measure: (s, c) => wrkRate(s.http, c, true),
+    measure: (s, c) => timed(wrkRate(s.http, c, true)),
   },
 ];
 
 /** redis-benchmark's SET and GET rates, averaged; requests sized for ~1.5 s each. */
-async function redisRate(port: number, conns: number, pipeline: number): Promise<number> {
+async function redisRate(port: number, conns: number, pipeline: number): Promise<{ rate: number; requests: number }> {
   const n = Math.round((conns === 1 ? 8000 : 30000) * (pipeline > 1 ? 8 : 1));
   const out = await tool([
     'redis-benchmark',
@@ -106,7 +114,7 @@ async function redisRate(port: number, conns: number, pipeline: number): Promise
   ]);
   const rates = [...out.matchAll(/^"(SET|GET)","([\d.]+)"/gm)].map((m) => Number(m[2]));
   if (rates.length !== 2) throw new Error(`redis-benchmark gave no SET/GET rates: ${out.slice(0, 300)}`);
-  return (rates[0] as number) / 2 + (rates[1] as number) / 2;
+  return { rate: (rates[0] as number) / 2 + (rates[1] as number) / 2, requests: 2 * n };
 }
 
 async function wrkRate(port: number, conns: number, close: boolean): Promise<number> {
@@ -147,14 +155,27 @@ async function clientsReady(s: WorkloadServers, dead: () => string | undefined):
 }
 
 /** The figures of the workloads row: every workload at 1, 8 and 32 connections, ratio targets from issue 23. */
-export const WORKLOAD_FIGURES: Figure[] = WORKLOADS.flatMap((w) =>
-  CONNS.map((c) => ({
+export const WORKLOAD_FIGURES: Figure[] = WORKLOADS.flatMap((w) => [
+  ...CONNS.map((c) => ({
     id: `${w.id}${c}`,
     label: `${w.label}, ${c} connection${c === 1 ? '' : 's'}`,
     unit: w.unit,
     target: { kind: 'ratio' as const, op: '>=' as const, value: c >= 8 ? 1.2 : 1 },
   })),
-);
+  // where the time goes (issue 23, item 4): the tunnel's two ends, per request, at CPU_CONNS connections
+  ...(
+    [
+      ['ClientUser', 'tunnel client (ssh / port-linker) user CPU', 'µs/req'],
+      ['ClientKernel', 'tunnel client kernel CPU', 'µs/req'],
+      ['ClientSyscalls', 'tunnel client read/write syscalls', '/req'],
+      ['Remote', 'far end (sshd, agent) user+kernel CPU', 'µs/req'],
+    ] as const
+  ).map(([suffix, what, unit]) => ({
+    id: `${w.id}Cpu${suffix}`,
+    label: `${w.id} ${CPU_CONNS} conns: ${what}`,
+    unit,
+  })),
+]);
 
 /**
  * One tunnel per side and run (`ssh -N -L` x3 or `port-linker --no-auto -L` x3, after its data path is chosen), then
@@ -168,7 +189,19 @@ export async function workloadFigures(ctx: RowContext): Promise<Record<string, n
     await clientsReady(servers, t.dead);
     if (ctx.side === 'port-linker') ctx.log(`workloads: data path ${await waitDataPath(t)}`);
     const out: Record<string, number> = {};
-    for (const w of WORKLOADS) for (const c of CONNS) out[`${w.id}${c}`] = await w.measure(servers, c);
+    const clientPid = t.child.pid as number;
+    for (const w of WORKLOADS)
+      for (const c of CONNS) {
+        const before = tunnelCpu(clientPid, ctx.host.ns);
+        const r = await w.measure(servers, c);
+        out[`${w.id}${c}`] = r.rate;
+        if (c !== CPU_CONNS) continue;
+        const cpu = perRequest(before, tunnelCpu(clientPid, ctx.host.ns), r.requests);
+        out[`${w.id}CpuClientUser`] = cpu.clientUserUs;
+        out[`${w.id}CpuClientKernel`] = cpu.clientKernelUs;
+        out[`${w.id}CpuClientSyscalls`] = cpu.clientSyscalls;
+        out[`${w.id}CpuRemote`] = cpu.remoteUs;
+      }
     return out;
   } finally {
     await t.stop();
