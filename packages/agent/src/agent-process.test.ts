@@ -120,6 +120,41 @@ describe('agent process', () => {
     await a.done;
   });
 
+  test('a flood of ScanRequests runs one scan at a time, each answering the requests that waited for it', async () => {
+    const scanner = new ListScanner();
+    let running = 0;
+    let most = 0;
+    const scan = scanner.scan.bind(scanner);
+    scanner.scan = async (options) => {
+      most = Math.max(most, ++running);
+      await new Promise((r) => setTimeout(r, 20));
+      running--;
+      return scan(options);
+    };
+    const a = start([], scanner);
+    a.scanner.sockets = [tcp(80), udp(53)];
+    const both = encodeMessage({ type: 'ScanRequest', tcp: true, udp: true });
+    const tcpOnly = encodeMessage({ type: 'ScanRequest', tcp: true, udp: false });
+    // 20,000 requests in one write (120 KB): a scan each, all at once, took the agent past 1 GB
+    a.stdin.write(Buffer.concat(Array.from({ length: 20_000 }, (_, i) => (i % 2 === 0 ? both : tcpOnly))));
+    a.send({ type: 'Ping', value: 9n });
+    await a.waitFor('the Pong', () => a.of('Pong').length === 1);
+    await a.waitFor('the last answers', () => a.scanner.scans === 3 && a.of('ScanResponse').length === 3);
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(most, 1, 'one scan at a time');
+    assert.equal(a.scanner.scans, 3, 'the first request, then one scan per protocol set that waited');
+    assert.deepEqual(
+      a.of('ScanResponse').map((m) => m.sockets.length),
+      [2, 1, 2],
+      'tcp+udp, then the sets that waited, in the order they first waited (tcp only, tcp+udp again)',
+    );
+    a.send({ type: 'ScanRequest', tcp: false, udp: true });
+    await a.waitFor('a later request is answered', () => a.of('ScanResponse').length === 4);
+    assert.deepEqual(a.of('ScanResponse')[3]?.sockets, [udp(53)]);
+    a.stdin.end();
+    await a.done;
+  });
+
   test('watch: first delta is full, then only changes; interval 0 stops watching', async () => {
     const a = start();
     a.scanner.sockets = [tcp(80)];

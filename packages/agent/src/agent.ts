@@ -27,12 +27,17 @@ export interface AgentDeps {
  * The protocol engine of the agent, with no process around it: frames in (`receive`), frames out
  * (`output`). Answers Ping and ScanRequest, runs one watch subscription at a time, routes reserved
  * types to features, and stops itself when the host has been silent for `silenceTimeoutMs`.
- * `stopped` resolves with the reason once everything it created is released.
+ * `stopped` resolves with the reason once everything it created is released. Scans run one at a time: a
+ * ScanRequest arriving while one runs waits for the next, which answers every request of the same protocols
+ * that waited for it (a flood of requests costs one scan each at most, never a scan per request at once).
  */
 export class Agent {
   readonly #deps: AgentDeps;
   readonly #routes = new Map<string, AgentFeature>();
   #watch: WatchLoop | undefined;
+  /** The scans running, and the protocol sets (bit0 tcp, bit1 udp) waiting for the next one. */
+  #scans: Promise<void> | undefined;
+  readonly #scansWaiting = new Set<number>();
   #silence: NodeJS.Timeout | undefined;
   #stopping: Promise<string> | undefined;
   #resolveStopped!: (reason: string) => void;
@@ -82,7 +87,8 @@ export class Agent {
         this.#deps.output.send({ type: 'Pong', value: message.value });
         return;
       case 'ScanRequest':
-        void this.#scanOnce(message.tcp, message.udp);
+        this.#scansWaiting.add((message.tcp ? 1 : 0) | (message.udp ? 2 : 0));
+        this.#scans ??= this.#runScans();
         return;
       case 'WatchRequest':
         this.#watch?.stop();
@@ -152,6 +158,21 @@ export class Agent {
       log: (level, message) => this.#log(level, 'agent.watch', message),
       signature: this.#deps.signature,
     });
+  }
+
+  /** Scans (and answers) the waiting protocol sets one after the other, each once the output can take it. */
+  async #runScans(): Promise<void> {
+    try {
+      for (const flags of this.#scansWaiting) {
+        this.#scansWaiting.delete(flags);
+        await this.#deps.output.whenDrained();
+        if (this.#stopping) break;
+        await this.#scanOnce((flags & 1) !== 0, (flags & 2) !== 0);
+      }
+    } finally {
+      this.#scansWaiting.clear();
+      this.#scans = undefined;
+    }
   }
 
   async #scanOnce(tcp: boolean, udp: boolean): Promise<void> {

@@ -172,7 +172,12 @@ export function apiServer(
   onError: (msg: string) => void,
   guard?: (req: IncomingMessage, res: ServerResponse) => void,
 ): Server {
-  const server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 10_000, headersTimeout: 5_000 });
+  const server = createServer({
+    maxHeaderSize: 16 * 1024,
+    requestTimeout: 10_000,
+    headersTimeout: 5_000,
+    connectionsCheckingInterval: 1000, // Node checks those timeouts every 30 s by default
+  });
   server.keepAliveTimeout = 5_000;
   server.maxConnections = 4096; // exec streams hold theirs for the command's life
   server.on('request', (req, res) => {

@@ -25,6 +25,7 @@ import { type HistoryEntry, HostHistory } from './host-history.ts';
 import { type HostSpec, hostOptionsOf, parseHostSpec, sameSpec } from './host-spec.ts';
 import { LEASE_RANGE, type Lease, LeaseRegistry, parseLeaseRange } from './lease-registry.ts';
 import { lookupService } from './service-lookup.ts';
+import { stateApiError } from './state-error.ts';
 
 /** The control API's version (the `/v1/` of its paths). */
 export const API_VERSION = 1;
@@ -48,6 +49,8 @@ export interface DashboardState {
 
 /** How often each connected host is checked end to end (its latency on the dashboard and in `ls`). */
 const HEALTH_INTERVAL_MS = 15_000;
+/** After the state database failed (locked, full), how long the lease sweep leaves it alone before trying again. */
+const SWEEP_BACKOFF_MS = 5000;
 
 export interface DaemonOptions {
   paths: DaemonPaths;
@@ -90,6 +93,10 @@ export class Daemon {
   #api: Server | undefined;
   readonly #apiAddress: { host: string; port: number } | undefined;
   #stopping: Promise<void> | undefined;
+  /** The state database's current failure (a lock, a full disk): logged when it starts and when it is over. */
+  #stateTrouble: { code: string; since: number; last: number; failures: number } | undefined;
+  /** The leases last read, for the dashboard while the database cannot be read. */
+  #lastLeases: Lease[] = [];
   #stopped!: () => void;
   /** Resolves when the daemon has stopped (`stop()`, `POST /v1/shutdown`). */
   readonly done = new Promise<void>((resolve) => {
@@ -114,6 +121,11 @@ export class Daemon {
       this.#release();
       throw err;
     }
+    const recovered = this.#state.recovered;
+    if (recovered) {
+      const line = `the state database ${options.paths.db} was damaged (${recovered.reason}): moved it to ${recovered.movedTo} and started a new one with the ${recovered.hosts} host(s) and ${recovered.leases} lease(s) still readable; \`port-linker up\` brings back the profiles`;
+      this.#log.write('warn', line);
+    }
     const warn = (msg: string) => this.#log.write('warn', msg);
     this.#engine = new Engine({
       ports: new StickyPorts(options.paths.stateDir, warn),
@@ -132,10 +144,20 @@ export class Daemon {
       held: (target) => this.#held(target),
     });
     this.#sweep = setInterval(() => {
-      for (const l of this.#leases.sweep()) {
+      // a locked database makes every try wait for its busy timeout: not every second while it lasts
+      if (this.#stateTrouble && Date.now() - this.#stateTrouble.last < SWEEP_BACKOFF_MS) return;
+      let expired: Lease[];
+      try {
+        expired = this.#leases.sweep();
+      } catch (err) {
+        this.#stateFailure(err, 'the lease sweep');
+        return;
+      }
+      for (const l of expired) {
         this.#log.write('info', `lease of ${l.service_name} on port ${l.port} expired (no heartbeat)`);
         this.#feed.changed();
       }
+      if (expired.length > 0) this.#stateSaved();
     }, 1000);
     this.#sweep.unref();
     this.#health = setInterval(() => this.#engine.checkAll('interval'), HEALTH_INTERVAL_MS);
@@ -155,7 +177,9 @@ export class Daemon {
   }
 
   async #start(): Promise<void> {
-    const hosts = this.#state.hosts();
+    const hosts = this.#state.hosts((id, reason) =>
+      this.#log.write('error', `cannot restore ${id}: ${reason}; bring it up again`, id),
+    );
     this.#log.write('info', `daemon ${this.#version} starting (pid ${process.pid}); restoring ${hosts.length} host(s)`);
     for (const h of hosts) {
       try {
@@ -318,14 +342,34 @@ export class Daemon {
     } catch (err) {
       throw new ApiError(400, 'bad_host', (err as Error).message.split('\n')[0] ?? String(err));
     }
-    this.#state.put(spec.id, spec);
+    try {
+      this.#state.put(spec.id, spec);
+    } catch (err) {
+      // not saved, so not run either: the daemon stays as the database has it (an `up` once it can save saves it)
+      await this.#engine.removeHost(spec.id);
+      this.#specs.delete(spec.id);
+      if (old) {
+        try {
+          this.#run(old);
+        } catch (again) {
+          this.#log.write('error', `cannot run ${old.id} again: ${(again as Error).message}`, old.id);
+        }
+      }
+      throw this.#stateFailure(err, `saving ${spec.id}`);
+    }
+    this.#stateSaved();
     this.#log.write('info', `${old ? 'updated' : 'added'} ${spec.id} (${spec.target})`, spec.id);
     return { created: !old, changed: true, host: view() };
   }
 
   async #removeHost(id: string): Promise<{ removed: string }> {
     if (!this.#specs.has(id)) throw new ApiError(404, 'no_host', `no host ${id} in the daemon (see port-linker ls)`);
-    this.#state.delete(id);
+    try {
+      this.#state.delete(id);
+    } catch (err) {
+      throw this.#stateFailure(err, `removing ${id}`);
+    }
+    this.#stateSaved();
     this.#specs.delete(id);
     await this.#engine.removeHost(id);
     this.#history.forget(id);
@@ -453,8 +497,14 @@ export class Daemon {
     const created = !spec.local_forwards.includes(text);
     if (created) {
       const next = { ...spec, local_forwards: [...spec.local_forwards, text] };
+      try {
+        this.#state.put(id, next);
+      } catch (err) {
+        await this.#engine.removeForward(id, key);
+        throw this.#stateFailure(err, `saving a forward of ${id}`);
+      }
+      this.#stateSaved();
       this.#specs.set(id, next);
-      this.#state.put(id, next);
       this.#log.write('info', `added forward ${text}`, id);
     }
     this.#feed.changed();
@@ -474,12 +524,20 @@ export class Daemon {
     };
     const key = keyOf(keyOrText);
     const kept = spec.local_forwards.filter((t) => t !== keyOrText && keyOf(t) !== key);
+    const next = { ...spec, local_forwards: kept };
+    if (kept.length !== spec.local_forwards.length) {
+      // saved before it is stopped: a removal the database refused changes nothing
+      try {
+        this.#state.put(id, next);
+      } catch (err) {
+        throw this.#stateFailure(err, `removing a forward of ${id}`);
+      }
+      this.#stateSaved();
+    }
     const removed = await this.#engine.removeForward(id, keyOrText);
     if (!removed && kept.length === spec.local_forwards.length)
       throw new ApiError(404, 'no_forward', `${id} has no explicit forward ${keyOrText} (see port-linker ls)`);
-    const next = { ...spec, local_forwards: kept };
     this.#specs.set(id, next);
-    this.#state.put(id, next);
     this.#log.write('info', `removed forward ${keyOrText}`, id);
     this.#feed.changed();
     return { removed: keyOrText };
@@ -506,7 +564,55 @@ export class Daemon {
 
   /** What the dashboard shows: the same host and lease objects as `GET /v1/hosts` and `GET /v1/list`. */
   #dashboardState(): DashboardState {
-    return { version: this.#version, hosts: this.#views(), leases: this.#leases.list() };
+    return { version: this.#version, hosts: this.#views(), leases: this.#leaseList() };
+  }
+
+  /** The live leases; while the database cannot be read, the last ones read (the dashboard's timer must not throw). */
+  #leaseList(): Lease[] {
+    try {
+      this.#lastLeases = this.#leases.list();
+    } catch (err) {
+      this.#stateFailure(err, 'reading the leases');
+    }
+    return this.#lastLeases;
+  }
+
+  /**
+   * A state database failure as the API answers it (503, 507 for a full disk: what is wrong and what to do), logged
+   * once when it starts; an error that is not the database's is returned as it is.
+   */
+  #stateFailure(err: unknown, doing: string): unknown {
+    const api = stateApiError(err, this.#paths.db);
+    if (!api) return err;
+    if (this.#stateTrouble?.code !== api.code) {
+      this.#stateTrouble = { code: api.code, since: Date.now(), last: 0, failures: 0 };
+      this.#log.write('error', `${doing} failed: ${api.message}`);
+    }
+    this.#stateTrouble.failures++;
+    this.#stateTrouble.last = Date.now();
+    return api;
+  }
+
+  /** A write went through: the end of a failure is logged (the log may not have been writable meanwhile). */
+  #stateSaved(): void {
+    const t = this.#stateTrouble;
+    if (!t) return;
+    this.#stateTrouble = undefined;
+    this.#log.write(
+      'info',
+      `the state database ${this.#paths.db} saves again (${t.failures} failed ${t.failures === 1 ? 'try' : 'tries'} since ${new Date(t.since).toISOString()}: ${t.code})`,
+    );
+  }
+
+  /** A registry request: a state database failure answered as 503/507, and a write that went through noted. */
+  async #registry<T>(fn: () => T | Promise<T>, writes: boolean): Promise<T> {
+    try {
+      const result = await fn();
+      if (writes) this.#stateSaved();
+      return result;
+    } catch (err) {
+      throw this.#stateFailure(err, 'a registry request');
+    }
   }
 
   /** The dashboard's loopback listener, started on first use. */
@@ -548,7 +654,7 @@ export class Daemon {
         method: 'POST',
         name: 'alloc',
         handler: async (_q, _s, body) => {
-          const lease = await this.#leases.alloc(obj(body));
+          const lease = await this.#registry(() => this.#leases.alloc(obj(body)), true);
           this.#feed.changed();
           this.#log.write('info', `leased port ${lease.port} to ${lease.service_name} for ${lease.ttl_seconds} s`);
           return { port: lease.port, lease };
@@ -558,7 +664,7 @@ export class Daemon {
         method: 'POST',
         name: 'release',
         handler: async (_q, _s, body) => {
-          const released = this.#leases.release(obj(body));
+          const released = await this.#registry(() => this.#leases.release(obj(body)), true);
           this.#feed.changed();
           for (const l of released) this.#log.write('info', `released port ${l.port} of ${l.service_name}`);
           return { released: released.map((l) => l.port), leases: released };
@@ -567,16 +673,23 @@ export class Daemon {
       {
         method: 'POST',
         name: 'heartbeat',
-        handler: async (_q, _s, body) => ({ lease: this.#leases.heartbeat(obj(body).port) }),
+        handler: async (_q, _s, body) => ({
+          lease: await this.#registry(() => this.#leases.heartbeat(obj(body).port), true),
+        }),
       },
-      { method: 'GET', name: 'list', handler: async () => ({ leases: this.#leases.list() }) },
+      {
+        method: 'GET',
+        name: 'list',
+        handler: async () => ({ leases: await this.#registry(() => this.#leases.list(), false) }),
+      },
       {
         method: 'GET',
         name: 'lookup',
         handler: async (req) => {
           const service = new URL(req.url ?? '/', 'http://daemon').searchParams.get('service');
           if (!service) throw new ApiError(400, 'bad_service', 'ask for a service: /v1/lookup?service=NAME');
-          return lookupService(service, this.#leases.list(), this.#engine.snapshot());
+          const leases = await this.#registry(() => this.#leases.list(), false);
+          return lookupService(service, leases, this.#engine.snapshot());
         },
       },
     ];

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { describe, test } from 'node:test';
 import { ApiError } from './api-error.ts';
 import { DesiredState } from './desired-state.ts';
@@ -125,5 +126,36 @@ describe('LeaseRegistry', () => {
     assert.equal(await loopbackFree(port), false);
     await new Promise((r) => server.close(r));
     assert.equal(await loopbackFree(port), true);
+  });
+
+  test('reads answer while another process holds the write lock (a sqlite3 shell in a transaction), expired leases left out', async (t) => {
+    const tmp = tempState(t);
+    const state = tmp.open();
+    let now = 1_000_000;
+    const reg = new LeaseRegistry(state.database, { range: [21000, 21009], isFree: async () => true, now: () => now });
+    await reg.alloc({ service_name: 'short', ttl_seconds: 1 });
+    await reg.alloc({ service_name: 'long', ttl_seconds: 100 });
+    const other = new DatabaseSync(tmp.path);
+    t.after(() => other.close());
+    other.exec('BEGIN EXCLUSIVE');
+    assert.deepEqual(
+      reg.list().map((l) => l.service_name),
+      ['short', 'long'],
+    );
+    now += 2000; // `short` expired: freeing it needs the lock, the read does without
+    assert.deepEqual(
+      reg.list().map((l) => l.service_name),
+      ['long'],
+    );
+    assert.deepEqual(
+      reg.of('short').map((l) => l.port),
+      [],
+    );
+    assert.throws(() => reg.sweep(), /database is locked/);
+    other.exec('COMMIT');
+    assert.deepEqual(
+      reg.sweep().map((l) => l.service_name),
+      ['short'],
+    );
   });
 });

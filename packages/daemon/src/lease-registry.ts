@@ -123,10 +123,26 @@ export class LeaseRegistry {
     this.#isAlive = options.isAlive ?? processAlive;
   }
 
-  /** Frees expired leases (cheap: an indexed delete, done before every read); returns them. */
+  /**
+   * Frees expired leases (cheap: an indexed read, and a delete only when one expired; done before every read);
+   * returns them.
+   */
   expire(): Lease[] {
-    const rows = this.#db.prepare('DELETE FROM leases WHERE expires_at <= ? RETURNING *').all(this.#now());
+    const now = this.#now();
+    // a read first: a write takes the database's lock (which another process may hold) only when there is one to free
+    if (!this.#db.prepare('SELECT 1 FROM leases WHERE expires_at <= ? LIMIT 1').get(now)) return [];
+    const rows = this.#db.prepare('DELETE FROM leases WHERE expires_at <= ? RETURNING *').all(now);
     return (rows as unknown as Row[]).map(toLease);
+  }
+
+  /** expire() before a read: when the database cannot be written now (locked, full) the read leaves expired out. */
+  #expireForRead(): number {
+    try {
+      this.expire();
+    } catch {
+      // the daemon's sweep reports it
+    }
+    return this.#now();
   }
 
   /** expire(), and frees the leases of processes that are gone (a `run` killed with -9): the daemon's sweep. */
@@ -227,17 +243,19 @@ export class LeaseRegistry {
 
   /** Live leases, by port. */
   list(): Lease[] {
-    this.expire();
-    return (this.#db.prepare('SELECT * FROM leases ORDER BY port').all() as unknown as Row[]).map(toLease);
+    const now = this.#expireForRead();
+    return (
+      this.#db.prepare('SELECT * FROM leases WHERE expires_at > ? ORDER BY port').all(now) as unknown as Row[]
+    ).map(toLease);
   }
 
   /** Live leases of one service, oldest first. */
   of(service: string): Lease[] {
-    this.expire();
+    const now = this.#expireForRead();
     return (
       this.#db
-        .prepare('SELECT * FROM leases WHERE service = ? ORDER BY created_at, port')
-        .all(service) as unknown as Row[]
+        .prepare('SELECT * FROM leases WHERE service = ? AND expires_at > ? ORDER BY created_at, port')
+        .all(service, now) as unknown as Row[]
     ).map(toLease);
   }
 }

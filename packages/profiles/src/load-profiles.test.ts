@@ -43,3 +43,18 @@ test('a missing file or a directory is a one-line error without a position', () 
     });
   });
 });
+
+test('a file over 1 MiB, or one that never ends (/dev/zero), is refused without reading it all', () => {
+  withDir((dir) => {
+    const file = join(dir, 'port-linker.yml');
+    writeFileSync(file, `${PRODUCT_EXAMPLE}${'# padding\n'.repeat(120_000)}`);
+    assert.throws(() => loadProfiles(file, { home: '/h' }), {
+      message: `${file}: is over 1 MiB, more than a profiles file ever needs; is it the right file?`,
+      line: undefined,
+    });
+    writeFileSync(file, `${PRODUCT_EXAMPLE}${'# padding\n'.repeat(90_000)}`);
+    assert.equal(loadProfiles(file, { home: '/h' }).profiles.length, 1, 'just under 1 MiB is read');
+  });
+  if (process.platform !== 'win32')
+    assert.throws(() => loadProfiles('/dev/zero', { home: '/h' }), { message: /^\/dev\/zero: is over 1 MiB/ });
+});

@@ -226,3 +226,44 @@ test('a problem in a merged-in map is reported where it is written', () => {
     'port-linker.yml:3:3: unknown key "prots" in profiles.a (did you mean "ports"?)',
   );
 });
+
+test('a list or map as a key is an error at the key, with no warning from the YAML library on stderr', () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.message);
+  process.on('warning', onWarning);
+  try {
+    assert.equal(
+      errorOf('version: 1\nprofiles:\n  ? [a, b]\n  : { host: x }\n'),
+      'port-linker.yml:3:5: a list or map is used as a key here; keys must be names or numbers',
+    );
+    assert.equal(
+      errorOf(profile('    options: { {ServerAliveInterval: 1}: 15 }\n')),
+      'port-linker.yml:5:16: a list or map is used as a key here; keys must be names or numbers',
+    );
+  } finally {
+    process.off('warning', onWarning);
+  }
+  assert.deepEqual(warnings, []);
+});
+
+test('nesting thousands deep is one clear line, not a stack overflow', () => {
+  assert.equal(
+    errorOf(profile(`    ports: ${'['.repeat(5000)}${']'.repeat(5000)}\n`)).replace(/:5:\d+:/, ':5:N:'),
+    'port-linker.yml:5:N: lists or maps nest too deeply here (thousands of levels); a profiles file needs a few',
+  );
+});
+
+test('20,000 profiles parse in seconds, and a duplicate after them is found (no quadratic key checks)', () => {
+  let text = 'version: 1\nprofiles:\n';
+  for (let i = 0; i < 20_000; i++) text += `  p${i}:\n    host: h${i}\n    ports: "3000"\n`;
+  let t0 = performance.now();
+  assert.equal(parseProfiles(text, 'port-linker.yml', { home: '/h' }).profiles.length, 20_000);
+  const ms = performance.now() - t0;
+  assert.ok(ms < 5000, `${ms.toFixed(0)} ms (it was 13 s before the key checks were made linear)`);
+  t0 = performance.now();
+  assert.equal(
+    errorOf(`${text}  p1:\n    host: again\n`),
+    'port-linker.yml:60003:3: duplicate key "p1" (keys must be unique within a map); remove or rename one',
+  );
+  assert.ok(performance.now() - t0 < 5000);
+});

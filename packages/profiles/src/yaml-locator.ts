@@ -1,4 +1,14 @@
-import { type Document, isAlias, isMap, isScalar, isSeq, type LineCounter, type Node, Scalar } from 'yaml';
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  type LineCounter,
+  type Node,
+  Scalar,
+  type YAMLMap,
+} from 'yaml';
 import type { SourcePosition } from './profile.ts';
 import { ProfileError } from './profile-error.ts';
 
@@ -19,6 +29,8 @@ export class YamlLocator {
   readonly #doc: Document;
   readonly #lines: LineCounter;
   readonly #text: string;
+  /** Each map's written keys (the first of each name), built on its first lookup: a lookup is not a scan. */
+  readonly #index = new WeakMap<YAMLMap, Map<string, Entry>>();
 
   constructor(file: string, doc: Document, lines: LineCounter, text: string) {
     this.file = file;
@@ -101,11 +113,8 @@ export class YamlLocator {
       return item === undefined ? undefined : { value: item as Node };
     }
     if (!isMap(node)) return undefined;
-    for (const pair of node.items) {
-      if (isScalar(pair.key) && !isMergeKey(pair.key) && String(pair.key.value) === segment) {
-        return { key: pair.key, ...(pair.value ? { value: pair.value as Node } : {}) };
-      }
-    }
+    const written = this.#written(node).get(segment);
+    if (written) return written;
     // `<<: *base` or `<<: [*a, *b]`: the first source that has the key gave it.
     for (const pair of node.items) {
       if (!isMergeKey(pair.key)) continue;
@@ -116,6 +125,19 @@ export class YamlLocator {
       }
     }
     return undefined;
+  }
+
+  #written(map: YAMLMap): Map<string, Entry> {
+    let index = this.#index.get(map);
+    if (index) return index;
+    index = new Map();
+    for (const pair of map.items) {
+      if (!isScalar(pair.key) || isMergeKey(pair.key)) continue;
+      const name = String(pair.key.value);
+      if (!index.has(name)) index.set(name, { key: pair.key, ...(pair.value ? { value: pair.value as Node } : {}) });
+    }
+    this.#index.set(map, index);
+    return index;
   }
 
   #keys(parent: Node | null | undefined, depth: number): string[] {
