@@ -52,6 +52,14 @@ const fmt = (n: number) => n.toLocaleString('en-US');
 const DEBUG = Boolean(process.env.FAULTS_DEBUG);
 const errText = (err: unknown) => (err as Error)?.message?.split('\n')[0] ?? String(err);
 
+/** How long `check` took to hold (probes.ts `until`, 10 s); 0 with the failure in `problems` when it did not. */
+function waitedMs(problems: string[], check: () => Promise<boolean>, what: string): Promise<number> {
+  return until(check, what, 10_000).catch((err: unknown) => {
+    problems.push(errText(err));
+    return 0;
+  });
+}
+
 /** Runs `each` `runs` times; a run that throws is a failed run with the reason, and the next one is tried. */
 async function repeat(runs: number, each: (i: number) => Promise<RunResult>): Promise<RunResult[]> {
   const out: RunResult[] = [];
@@ -1363,17 +1371,10 @@ async function lockedWhileRunning(
   } finally {
     await lock.release();
   }
-  const t0 = performance.now();
-  const ms = await until(
+  const ms = await waitedMs(
+    problems,
     async () => (await call({ socket: d.socket }, 'POST', '/v1/alloc', { service_name: 'after-lock' })).status === 200,
     'an alloc after the lock',
-    10_000,
-  ).then(
-    () => performance.now() - t0,
-    (err: unknown) => {
-      problems.push(errText(err));
-      return 0;
-    },
   );
   await call({ socket: d.socket }, 'POST', '/v1/release', { service_name: 'after-lock' }).catch(() => undefined);
   if ((await ls(d.env)).daemon.pid !== pid || !alive(pid)) problems.push('the daemon did not survive the lock');
@@ -1488,7 +1489,6 @@ async function diskFullRuns(runs: number): Promise<RunResult[]> {
       await call({ socket: d.socket }, 'POST', '/v1/alloc', { service_name: 'expiring', ttl_seconds: 1 });
       const filler = fill(mountPoint);
       const free = () => existsSync(filler) && unlinkSync(filler);
-      let t0 = 0;
       try {
         // SQLite may still have room in its WAL for a few writes: until one needs the disk
         let a: Reply | undefined;
@@ -1518,19 +1518,12 @@ async function diskFullRuns(runs: number): Promise<RunResult[]> {
         if (!alive(pid)) problems.push('the daemon died on the full disk');
       } finally {
         free();
-        t0 = performance.now();
       }
-      const ms = await until(
+      const ms = await waitedMs(
+        problems,
         async () =>
           (await call({ socket: d.socket }, 'POST', '/v1/alloc', { service_name: 'after-full' })).status === 200,
         'an alloc once space was freed',
-        10_000,
-      ).then(
-        () => performance.now() - t0,
-        (err: unknown) => {
-          problems.push(errText(err));
-          return 0;
-        },
       );
       const again = await up(d, ['box1']);
       if (again.code !== 0)

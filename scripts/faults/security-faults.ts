@@ -516,6 +516,16 @@ function echoOver(stream: Duplex, data: Buffer, timeoutMs = 3000): Promise<boole
   });
 }
 
+/** The rig agent's direct data path (TCP on the host's address) and QUIC ports. */
+async function agentPorts(rig: Rig): Promise<{ dataPort: number; quicPort: number }> {
+  const listeners = await listenersOf(rig.host, rig.agentPid);
+  const dataPort = listeners.find((l) => l.proto === 'tcp' && l.address === rig.host.address)?.port;
+  const quicPort = listeners.find((l) => l.proto === 'udp')?.port;
+  if (!dataPort || !quicPort)
+    throw new Error(`the agent's listeners lack the data path or QUIC: ${JSON.stringify(listeners)}`);
+  return { dataPort, quicPort };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // 1. Another local user
 
@@ -525,11 +535,7 @@ async function localUser(runs: number, ctx: FaultContext): Promise<RunResult[]> 
   const session = await Ssh2Session.connect(rig.host);
   try {
     const deployed = await deployAgent(session, { mode: 'node', startInProbe: false });
-    const listeners = await listenersOf(rig.host, rig.agentPid);
-    const dataPort = listeners.find((l) => l.proto === 'tcp' && l.address === rig.host.address)?.port;
-    const quicPort = listeners.find((l) => l.proto === 'udp')?.port;
-    if (!dataPort || !quicPort)
-      throw new Error(`the agent's listeners lack the data path or QUIC: ${JSON.stringify(listeners)}`);
+    const { dataPort, quicPort } = await agentPorts(rig);
     for (let i = 0; i < runs; i++) {
       out.push(await guarded(() => localUserRun(rig, session, deployed, dataPort, quicPort)));
       ctx.log(`local-user run ${i + 1}: ${out.at(-1)?.ok ? 'refused' : out.at(-1)?.note}`);
@@ -1119,11 +1125,7 @@ async function replayed(runs: number, ctx: FaultContext): Promise<RunResult[]> {
   try {
     const deployed = await deployAgent(session, { mode: 'node', quic: true, startInProbe: false });
     if (!deployed.quic) throw new Error(`no QUIC for the controlled agent: ${deployed.quicReason}`);
-    const listeners = await listenersOf(rig.host, rig.agentPid);
-    const dataPort = listeners.find((l) => l.proto === 'tcp' && l.address === rig.host.address)?.port;
-    const quicPort = listeners.find((l) => l.proto === 'udp')?.port;
-    if (!dataPort || !quicPort)
-      throw new Error(`the agent's listeners lack the data path or QUIC: ${JSON.stringify(listeners)}`);
+    const { dataPort, quicPort } = await agentPorts(rig);
     for (let i = 0; i < runs; i++) {
       out.push(await guarded(() => replayRun(rig, session, deployed, { dataPort, quicPort })));
       ctx.log(`replay run ${i + 1}: ${out.at(-1)?.ok ? 'refused' : out.at(-1)?.note}`);

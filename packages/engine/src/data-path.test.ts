@@ -34,11 +34,16 @@ function fakeConn(): { conn: SshConnection; channels: () => number } {
   return { conn: conn as unknown as SshConnection, channels: () => n };
 }
 
-test('DataPath direct: streams while the TLS session lives, SSH channels at once after it drops', async () => {
+/** A TCP echo on 127.0.0.1 (the service behind the forwards). */
+async function echoServer() {
   const echo = createServer((s) => s.pipe(s));
   echo.listen(0, '127.0.0.1');
   await once(echo, 'listening');
-  const echoPort = (echo.address() as { port: number }).port;
+  return { echo, echoPort: (echo.address() as { port: number }).port };
+}
+
+test('DataPath direct: streams while the TLS session lives, SSH channels at once after it drops', async () => {
+  const { echo, echoPort } = await echoServer();
   const agent = await startDirectServer('127.0.0.1');
   const events: EventFields['data_path'][] = [];
   const own: number[] = [];
@@ -83,10 +88,7 @@ test('DataPath direct: streams while the TLS session lives, SSH channels at once
 });
 
 test('DataPath: a direct session gone silent under a new connection asks for a link check, then is closed', async () => {
-  const echo = createServer((s) => s.pipe(s));
-  echo.listen(0, '127.0.0.1');
-  await once(echo, 'listening');
-  const echoPort = (echo.address() as { port: number }).port;
+  const { echo, echoPort } = await echoServer();
   const agent = await startDirectServer('127.0.0.1');
   // a relay in front of the agent's listener that can stop passing bytes (a link down, no FIN)
   let frozen = false;
