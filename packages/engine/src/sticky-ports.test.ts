@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { LoopbackAddresses } from './loopback-addresses.ts';
-import { StickyPorts } from './sticky-ports.ts';
+import { RETRY_MS, StickyPorts } from './sticky-ports.ts';
 
 const withDir = (fn: (dir: string) => void) => {
   const dir = mkdtempSync(join(tmpdir(), 'pl-sticky-'));
@@ -69,4 +69,29 @@ test('loopback addresses: one 127.0.0.N per host from 2 up, the same after a res
     assert.equal(LoopbackAddresses.supported('linux'), true);
     assert.equal(LoopbackAddresses.supported('darwin'), false);
   });
+});
+
+test('a failed save (a full disk) is said once and tried again until it succeeds', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pl-sticky-'));
+  try {
+    // a directory where the temp file goes makes every write fail, as root too
+    const tmp = join(dir, `ports.json.${process.pid}.tmp`);
+    mkdirSync(tmp);
+    const said: string[] = [];
+    const s = new StickyPorts(dir, (m) => said.push(m));
+    s.set('h|auto/tcp/3000', 3000);
+    s.flush();
+    s.flush();
+    assert.equal(said.length, 1);
+    assert.match(said[0] ?? '', /cannot save local ports .*trying again every 2 s/);
+    assert.equal(existsSync(join(dir, 'ports.json')), false);
+    rmSync(tmp, { recursive: true });
+    const deadline = Date.now() + RETRY_MS * 3;
+    while (!existsSync(join(dir, 'ports.json')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const saved = JSON.parse(readFileSync(join(dir, 'ports.json'), 'utf8')) as { ports: Record<string, number> };
+    assert.equal(saved.ports['h|auto/tcp/3000'], 3000);
+    assert.match(said[1] ?? '', /saved local ports .* again/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

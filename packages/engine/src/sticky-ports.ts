@@ -1,4 +1,4 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Where a host's forward got its local port: (host, forward key) -> local port. */
@@ -11,13 +11,19 @@ export interface PortMemory {
  * Numbers remembered across restarts in one JSON file of the state dir: the local ports chosen for forwards
  * (`ports.json`, keyed by host and forward key: `devbox|auto/tcp/3000`) and each host's loopback address
  * (`addresses.json`, the last octet of 127.0.0.N by host). Writes are batched (one per 50 ms at most) and atomic
- * (temp file + rename, mode 0600); a missing or unreadable file starts empty.
+ * (temp file + rename, mode 0600); a missing or unreadable file starts empty. A failed write (a full disk) is said
+ * once, its temp file removed, and tried again every RETRY_MS until it succeeds, which is said too.
  */
+/** How often a failed save is tried again. */
+export const RETRY_MS = 2000;
+
 export class StickyPorts implements PortMemory {
   readonly #path: string | undefined;
   readonly #ports = new Map<string, number>();
   readonly #onError: (message: string) => void;
   #timer: NodeJS.Timeout | undefined;
+  /** The last save failed (said once until one succeeds). */
+  #failing = false;
 
   /** `dir` undefined keeps the numbers in memory only. */
   constructor(dir: string | undefined, onError: (message: string) => void = () => {}, file = 'ports.json') {
@@ -70,8 +76,18 @@ export class StickyPorts implements PortMemory {
         mode: 0o600,
       });
       renameSync(tmp, this.#path);
+      if (this.#failing) this.#onError(`saved local ports to ${this.#path} again`);
+      this.#failing = false;
     } catch (err) {
-      this.#onError(`cannot save local ports to ${this.#path}: ${(err as Error).message}`);
+      try {
+        rmSync(tmp, { force: true });
+      } catch {}
+      if (!this.#failing)
+        this.#onError(
+          `cannot save local ports to ${this.#path}: ${(err as Error).message} (trying again every ${RETRY_MS / 1000} s)`,
+        );
+      this.#failing = true;
+      this.#timer = setTimeout(() => this.flush(), RETRY_MS).unref();
     }
   }
 }
