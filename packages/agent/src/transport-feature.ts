@@ -4,6 +4,7 @@ import type { Message, TransportEntry, TransportName } from '@port-linker/proto'
 import { TRANSPORT_OFFER_VERSION } from '@port-linker/proto';
 import { acceptFrame, TcpTransportServer } from '@port-linker/transport/tcp';
 import type { AgentContext, AgentFeature } from './agent-feature.ts';
+import { RefusalLog } from './refusal-log.ts';
 
 /** What the transport feature needs from the agent process: re-point frames to a socket, or back to stdio. */
 export interface TransportSwitch {
@@ -40,6 +41,8 @@ export class TransportFeature implements AgentFeature {
   readonly #switch: TransportSwitch | undefined;
   readonly #offerTcp: boolean;
   readonly #loadQuic: QuicLoader | undefined;
+  /** Refused or dropped peers, said at most one line (and one summary) per 10 s. */
+  #refusals = new RefusalLog(() => {});
   #tcp: TcpTransportServer | undefined;
   #quic: QuicListener | undefined;
   #armed: TransportName | undefined;
@@ -57,6 +60,7 @@ export class TransportFeature implements AgentFeature {
 
   async start(context: AgentContext): Promise<void> {
     this.#context = context;
+    this.#refusals = new RefusalLog((line) => context.log('warn', 'agent.transport', line));
     const entries: TransportEntry[] = [];
     if (this.#switch && this.#loadQuic) {
       try {
@@ -64,7 +68,7 @@ export class TransportFeature implements AgentFeature {
         if (quic && this.#closed) await quic.close();
         else if (quic) {
           quic.on('peer', (stream: Duplex) => this.#onPeer('quic', stream));
-          quic.on('rejected', (why: string) => context.log('warn', 'agent.transport', `refused a quic peer: ${why}`));
+          quic.on('rejected', (why: string) => this.#refusals.refused(`refused a quic peer: ${why}`));
           this.#quic = quic;
           entries.push({ kind: 'quic', port: quic.port, fingerprint: quic.identity.fingerprint });
         }
@@ -78,7 +82,7 @@ export class TransportFeature implements AgentFeature {
         const tcp = await TcpTransportServer.listen('127.0.0.1');
         if (this.#closed) return tcp.close();
         tcp.on('peer', (socket: Duplex) => this.#onPeer('tcp', socket));
-        tcp.on('rejected', (why: string) => context.log('warn', 'agent.transport', `dropped a tcp peer: ${why}`));
+        tcp.on('rejected', (why: string) => this.#refusals.refused(`dropped a tcp peer: ${why}`));
         this.#tcp = tcp;
         entries.push({ kind: 'tcp', port: tcp.port, secret: tcp.secret });
       } catch (err) {
@@ -126,6 +130,7 @@ export class TransportFeature implements AgentFeature {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#refusals.close();
     // the last frames (logs of the stop) go out on stdio, not on a channel about to be torn down
     if (this.#active) this.#switch?.detach();
     this.#active?.destroy();
