@@ -41,7 +41,9 @@ export function remoteScanScript(options: ScanOptions): string {
     '  head -n 1 /proc/[0-9]*/comm 2>/dev/null',
     '  pl_mark procfs-argv0',
     `  for pl_f in $(grep -l -x -e ${THREAD_NAMED_COMMS.map((c) => `'${c}'`).join(' -e ')} /proc/[0-9]*/comm 2>/dev/null); do`,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
     "    pl_d=${pl_f%/comm}; pl_a=$(tr '\\0' '\\n' < \"$pl_d/cmdline\" 2>/dev/null | head -n 1)",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a template
     '    printf \'%s %s\\n\' "${pl_d#/proc/}" "$pl_a"',
     '  done',
     'elif command -v ss >/dev/null 2>&1; then',
