@@ -1463,7 +1463,8 @@ function fill(dir: string): string {
   return path;
 }
 
-async function diskFullRuns(runs: number): Promise<RunResult[]> {
+/** A 2 MB tmpfs for a state dir (root), unmounted at the end of the run or of the suite. */
+async function smallDisk(): Promise<{ mountPoint: string; unmount(): Promise<void> }> {
   if (process.getuid?.() !== 0) throw new Error('needs root (a tmpfs is mounted)');
   const mountPoint = mkdtempSync(join(tmpdir(), 'pl-faults-full-'));
   await run(['mount', '-t', 'tmpfs', '-o', 'size=2m,mode=0700', 'tmpfs', mountPoint]).catch((err: unknown) => {
@@ -1478,6 +1479,11 @@ async function diskFullRuns(runs: number): Promise<RunResult[]> {
     rmSync(mountPoint, { recursive: true, force: true });
   };
   onCleanup(unmount);
+  return { mountPoint, unmount };
+}
+
+async function diskFullRuns(runs: number): Promise<RunResult[]> {
+  const { mountPoint, unmount } = await smallDisk();
   const d = await daemonWithHost('pl-faults-full-', 2, mountPoint);
   try {
     const first = await up(d, ['box0']);
@@ -1553,6 +1559,56 @@ async function diskFullRuns(runs: number): Promise<RunResult[]> {
   }
 }
 
+/**
+ * The daemon started on a full disk (stopped, the disk filled, then `up` and `daemon run`): refused with one line
+ * that says the disk is full and what to do (not a crash, not an empty daemon.out, no lock left behind); once space
+ * is freed `up` starts it and the saved host is back on its local port (the recovery time).
+ */
+async function diskFullStartRuns(runs: number): Promise<RunResult[]> {
+  const { mountPoint, unmount } = await smallDisk();
+  const d = await daemonWithHost('pl-faults-full-start-', 2, mountPoint);
+  try {
+    const first = await up(d, ['box0']);
+    if (first.code !== 0) throw new Error(`up: ${first.stderr.trim()}`);
+    const port = await localPort(d.env, 'box0', d.svcs[0] as Service);
+    return await repeat(runs, async () => {
+      const problems: string[] = [];
+      const stop = await runCli(['daemon', 'stop'], d.env);
+      if (stop.code !== 0) throw new Error(`daemon stop: ${stop.stderr.trim()}`);
+      const filler = fill(mountPoint);
+      try {
+        const full = /disk of its state dir .* is full .*free some space there/;
+        const started = await up(d, ['box0']);
+        const problem = badFailure(started, full);
+        if (problem) problems.push(`up on a full disk: ${problem}`);
+        const foreground = await runCli(['daemon', 'run'], d.env);
+        const fgProblem = badFailure(foreground, full);
+        if (fgProblem) problems.push(`daemon run on a full disk: ${fgProblem}`);
+        if (existsSync(join(d.home, 'daemon.pid'))) problems.push('a daemon.pid was left behind');
+      } finally {
+        unlinkSync(filler);
+      }
+      const t0 = performance.now();
+      const again = await up(d, ['box0']);
+      if (again.code !== 0) problems.push(`up once space was freed: exit ${again.code}: ${again.stderr.trim()}`);
+      const now = again.code === 0 ? await localPort(d.env, 'box0', d.svcs[0] as Service) : undefined;
+      if (now !== undefined && now !== port) problems.push(`box0 came back on ${now}, not on its port ${port}`);
+      if (now !== undefined)
+        await until(() => echoes(now), `the forward on ${now}`, 10_000).catch(() => {
+          problems.push(`the forward on ${now} does not answer`);
+        });
+      return verdict(
+        problems,
+        'up and daemon run on the full disk: one line "the disk of its state dir ... is full ... free some space"; once freed, up restores box0 on its port',
+        performance.now() - t0,
+      );
+    });
+  } finally {
+    await d.close();
+    await unmount();
+  }
+}
+
 export const INPUT_FAULTS: FaultRow[] = [
   {
     id: 'input-decoder',
@@ -1609,5 +1665,13 @@ export const INPUT_FAULTS: FaultRow[] = [
     runs: 3,
     quickRuns: 1,
     measure: (runs) => diskFullRuns(runs),
+  },
+  {
+    id: 'input-disk-full-start',
+    label:
+      'the daemon started on a full disk (2 MB tmpfs): refused with one line saying so (up, daemon run); once space is freed up restores the saved host on its port (recovery)',
+    runs: 3,
+    quickRuns: 1,
+    measure: (runs) => diskFullStartRuns(runs),
   },
 ];

@@ -11,7 +11,7 @@ export type {
   LookupAnswer,
   PooledView,
 } from '@port-linker/daemon/client';
-export { daemonPaths, lockHolder } from '@port-linker/daemon/client';
+export { daemonPaths, lockHolder, noRoomToStart } from '@port-linker/daemon/client';
 export type { ExecExit, ExecOpen, ExecStarted } from '@port-linker/proto';
 export { ControlClient, DaemonApiError, NoDaemonError } from './control-client.ts';
 export { type ExecSession, openExec } from './exec-session.ts';

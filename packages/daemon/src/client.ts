@@ -6,6 +6,7 @@ export type { DashboardState, HostView } from './daemon.ts';
 export { lockHolder } from './daemon-lock.ts';
 export type { LogRecord } from './daemon-log.ts';
 export { type DaemonPaths, daemonPaths } from './daemon-paths.ts';
+export { noRoomToStart } from './disk-room.ts';
 export type { HistoryEntry } from './host-history.ts';
 export type { HostSpec } from './host-spec.ts';
 export type { Lease } from './lease-registry.ts';

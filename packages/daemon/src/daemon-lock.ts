@@ -51,8 +51,14 @@ export function acquireLock(path: string, stateDir: string): () => void {
   for (let tries = 0; ; tries++) {
     try {
       const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, `${process.pid} ${startTime('self') ?? ''}\n`);
-      closeSync(fd);
+      try {
+        writeSync(fd, `${process.pid} ${startTime('self') ?? ''}\n`);
+      } catch (err) {
+        rmSync(path, { force: true }); // an empty lock (a full disk) would pass for a stale one
+        throw err;
+      } finally {
+        closeSync(fd);
+      }
       return () => {
         if (lockHolder(path) === process.pid) rmSync(path, { force: true });
       };

@@ -20,6 +20,7 @@ import type { DaemonPaths } from './daemon-paths.ts';
 import { DashboardFeed } from './dashboard-feed.ts';
 import { DashboardServer } from './dashboard-server.ts';
 import { DesiredState } from './desired-state.ts';
+import { noRoomToStart } from './disk-room.ts';
 import { serveExecStream } from './exec-stream.ts';
 import { type HistoryEntry, HostHistory } from './host-history.ts';
 import { type HostSpec, hostOptionsOf, parseHostSpec, sameSpec } from './host-spec.ts';
@@ -113,6 +114,8 @@ export class Daemon {
     this.#apiAddress = api ? parseApiAddress(api) : undefined;
     const dashboard = options.dashboard ?? this.#env.PORT_LINKER_DASHBOARD;
     this.#dashboardAddress = dashboard ? parseApiAddress(dashboard) : { host: '127.0.0.1', port: 0 };
+    const noRoom = noRoomToStart(options.paths.stateDir);
+    if (noRoom) throw new Error(noRoom);
     this.#release = acquireLock(options.paths.pid, options.paths.stateDir);
     try {
       this.#log = new DaemonLog(options.paths.log);

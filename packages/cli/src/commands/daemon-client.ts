@@ -1,7 +1,14 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ControlClient, type DaemonPaths, type DaemonStatus, daemonPaths, NoDaemonError } from '@port-linker/client';
+import {
+  ControlClient,
+  type DaemonPaths,
+  type DaemonStatus,
+  daemonPaths,
+  NoDaemonError,
+  noRoomToStart,
+} from '@port-linker/client';
 import { selfCommand } from '../self-command.ts';
 import { VERSION } from '../version.ts';
 
@@ -73,7 +80,11 @@ export async function ensureDaemon(
       if (!(err instanceof NoDaemonError)) throw err;
     }
     if (exited !== undefined) {
-      throw new Error(`the daemon did not start (exit ${exited}): ${lastLine(paths.out) || `see ${paths.out}`}`);
+      // a full disk leaves daemon.out empty: say the reason itself
+      const why = (lastLine(paths.out) || noRoomToStart(paths.stateDir))
+        ?.replace(/^port-linker: error: /, '')
+        .replace(/^cannot start the daemon: /, '');
+      throw new Error(`the daemon did not start (exit ${exited}): ${why || `see ${paths.out}`}`);
     }
     await delay(50);
   }
