@@ -37,6 +37,7 @@ import { RemoteHost, run, type Service } from '../../test/harness/index.ts';
 import { CliProcess } from '../../test/support/cli-process.ts';
 import { runCli } from '../../test/support/cli-run.ts';
 import { Ssh2Session } from '../../test/support/ssh2-session.ts';
+import { onCleanup } from '../bench/cleanup.ts';
 import type { Attack, Outcome } from './attacker.ts';
 import type { FaultContext, FaultRow, RunResult } from './fault-types.ts';
 import { echoes, until } from './probes.ts';
@@ -51,18 +52,36 @@ const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const firstLine = (err: unknown) => ((err as Error)?.message ?? String(err)).split('\n')[0] ?? 'failed';
 
+let kit: Promise<{ node: string; cwd: string; script: string }> | undefined;
+
+/**
+ * The checkout as nobody can reach it: it may sit under a directory only root may enter (a fresh clone in a mktemp
+ * dir, /root), so it is bind-mounted on a temp dir others may enter (its own files are readable by all, as git and
+ * npm wrote them), unmounted at the end. Node too, when it lives inside the checkout (scripts/node-runtime.sh).
+ */
+function attackerKit(): Promise<{ node: string; cwd: string; script: string }> {
+  kit ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pl-faults-attacker-'));
+    chmodSync(dir, 0o755);
+    const repo = join(dir, 'repo');
+    mkdirSync(repo);
+    await run(['mount', '--bind', ROOT, repo]);
+    onCleanup(async () => {
+      await run(['umount', '-l', repo], { allowFail: true });
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const inside = (p: string) => (p.startsWith(`${ROOT}/`) ? join(repo, p.slice(ROOT.length + 1)) : p);
+    return { node: inside(process.execPath), cwd: repo, script: inside(ATTACKER) };
+  })();
+  return kit;
+}
+
 /** Runs attacker.ts as nobody, on this machine or (with `host`) inside that remote's namespace; outcomes in order. */
-function asNobody(attacks: Attack[], host?: RemoteHost, timeoutMs = 40_000): Promise<Outcome[]> {
-  const argv = [
-    ...(host ? ['ip', 'netns', 'exec', host.ns] : []),
-    ...NOBODY,
-    process.execPath,
-    '--import',
-    'tsx',
-    ATTACKER,
-  ];
+async function asNobody(attacks: Attack[], host?: RemoteHost, timeoutMs = 40_000): Promise<Outcome[]> {
+  const { node, cwd, script } = await attackerKit();
+  const argv = [...(host ? ['ip', 'netns', 'exec', host.ns] : []), ...NOBODY, node, '--import', 'tsx', script];
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0] as string, argv.slice(1), { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(argv[0] as string, argv.slice(1), { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
