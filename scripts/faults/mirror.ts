@@ -47,8 +47,10 @@ export async function mirror(opts: MirrorOptions = {}): Promise<Mirror> {
         env,
       )
     : CliProcess.against(host, opts.extra ?? [], env);
-  const fwd = await cli.forwardFor(svc.port);
-  const udpFwd = udp ? await cli.forwardFor(udp.port, 'udp') : undefined;
+  // over the lossy link a lost SYN or handshake packet costs seconds of TCP backoff (seen once past 15 s)
+  const setupMs = wan ? 60_000 : 15_000;
+  const fwd = await cli.forwardFor(svc.port, 'tcp', setupMs);
+  const udpFwd = udp ? await cli.forwardFor(udp.port, 'udp', setupMs) : undefined;
   return {
     host,
     svc,

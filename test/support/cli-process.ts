@@ -113,10 +113,11 @@ export class CliProcess {
   }
 
   /** The forward_added event for a remote TCP port. */
-  forwardFor(port: number, protocol = 'tcp'): Promise<CliEvent> {
+  forwardFor(port: number, protocol = 'tcp', timeoutMs = 15_000): Promise<CliEvent> {
     return this.waitEvent(
       (e) => e.event === 'forward_added' && e.remote_port === port && e.protocol === protocol,
       `forward_added for ${protocol} ${port}`,
+      timeoutMs,
     );
   }
 
