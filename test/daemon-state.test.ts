@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { pidAlive } from './support/agent-bundle.ts';
 import { runCli } from './support/cli-run.ts';
 
 type Reply = { status: number; body: { error?: { code: string; message: string } } & Record<string, unknown> };
@@ -37,6 +36,15 @@ async function daemonIn(home: string) {
   assert.equal(start.code, 0, start.stderr);
   const status = JSON.parse((await runCli(['daemon', 'status', '--json'], env)).stdout) as { pid: number };
   return { env, pid: status.pid, socket: join(home, 'daemon.sock'), stop: () => runCli(['daemon', 'stop'], env) };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A host nothing answers for: the daemon saves it and keeps retrying. */
@@ -87,7 +95,7 @@ describe('the state database: damaged, locked by another process, on a full disk
       await new Promise((r) => holder.stdout.once('data', r));
       try {
         await delay(2500);
-        assert.ok(pidAlive(d.pid), 'the daemon survived its lease sweep on a locked database');
+        assert.ok(alive(d.pid), 'the daemon survived its lease sweep on a locked database');
         assert.equal((await call(d.socket, 'GET', '/v1/status')).status, 200);
         assert.equal((await call(d.socket, 'GET', '/v1/list')).status, 200, 'reads go on');
         const t0 = performance.now();
@@ -145,7 +153,7 @@ describe('the state database: damaged, locked by another process, on a full disk
         const ids = ((await call(d.socket, 'GET', '/v1/hosts')).body.hosts as Array<{ id: string }>).map((h) => h.id);
         assert.deepEqual(ids, ['kept'], 'not saved, so not run');
         await delay(2000); // the expired lease: the sweep writes meanwhile
-        assert.ok(pidAlive(d.pid), 'the daemon survived its lease sweep on a full disk');
+        assert.ok(alive(d.pid), 'the daemon survived its lease sweep on a full disk');
         unlinkSync(filler);
         assert.equal((await call(d.socket, 'POST', '/v1/hosts', downHost('new'))).status, 201);
         const db = new DatabaseSync(join(home, 'state.db'), { readOnly: true });

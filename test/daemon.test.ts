@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { RemoteHost } from './harness/index.ts';
-import { pidAlive } from './support/agent-bundle.ts';
 import { runCli } from './support/cli-run.ts';
 import { canConnect, tcpRoundTrip } from './support/tcp-client.ts';
 
@@ -40,6 +39,15 @@ async function lsUntil(
     } else last = r.stderr;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last ls: ${last}`);
     await delay(100);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -112,7 +120,7 @@ describe('the daemon: profiles brought up in the background (3 real sshds)', () 
 
     // a crash: the next up starts a daemon that restores every host with the same local ports
     process.kill(ls.daemon.pid, 'SIGKILL');
-    while (pidAlive(ls.daemon.pid)) await delay(20);
+    while (alive(ls.daemon.pid)) await delay(20);
     const restored = await runCli(['up', '-f', file], env);
     assert.equal(restored.code, 0, restored.stderr);
     const ls2 = await lsUntil(
@@ -130,7 +138,7 @@ describe('the daemon: profiles brought up in the background (3 real sshds)', () 
     for (const p of before) assert.equal(await canConnect(p), false, `nothing listens on ${p} after down --all`);
     const stop = await runCli(['daemon', 'stop'], env);
     assert.equal(stop.code, 0, stop.stderr);
-    assert.equal(pidAlive(empty.daemon.pid), false, 'the daemon process is gone');
+    assert.equal(alive(empty.daemon.pid), false, 'the daemon process is gone');
     assert.throws(() => statSync(empty.daemon.socket), /ENOENT/, 'its socket is gone');
     const status = await runCli(['daemon', 'status'], env);
     assert.equal(status.code, 3);

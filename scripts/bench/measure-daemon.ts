@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ControlClient, type HostView } from '@port-linker/client';
-import { pidAlive } from '../../test/support/agent-bundle.ts';
 import { onCleanup } from './cleanup.ts';
 import { HostFleet } from './measure-hosts.ts';
 import { rssMb } from './measure-process.ts';
@@ -101,6 +100,15 @@ function writeProfiles(fleet: HostFleet, file: string): void {
   writeFileSync(file, `version: 1\nprofiles:\n${fleet.hosts.map((_, i) => profile(i)).join('')}`);
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Polls the control socket until every host `boxI` lists the forward of its echo port; the local ports in fleet
  * order.
@@ -187,7 +195,7 @@ export async function daemonFigures(n: number, log: (msg: string) => void): Prom
   const close = () => {
     closing ??= (async () => {
       await runNode([CLI, 'daemon', 'stop'], env, 30_000).catch(() => undefined);
-      for (const pid of pids) if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
+      for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
       await fleet?.close();
       rmSync(dir, { recursive: true, force: true });
     })();
@@ -223,7 +231,7 @@ export async function daemonFigures(n: number, log: (msg: string) => void): Prom
     const ls = await lsLatency(env, 20, n);
 
     process.kill(pid, 'SIGKILL');
-    while (pidAlive(pid)) await delay(5);
+    while (alive(pid)) await delay(5);
     const t1 = performance.now();
     const restoreUpMs = (await cli(['up', '-f', file], env)).ms;
     const after = await forwardsListed(client, fleet);

@@ -40,7 +40,7 @@ import {
 import { MUX_MAX_CONTROL } from '../../packages/proto/src/mux-frame.ts';
 import { prng, sampleMessages } from '../../packages/proto/src/test-messages.ts';
 import { RemoteHost, run, type Service } from '../../test/harness/index.ts';
-import { ensureAgentBundle, pidAlive } from '../../test/support/agent-bundle.ts';
+import { ensureAgentBundle } from '../../test/support/agent-bundle.ts';
 import { type CliResult, runCli } from '../../test/support/cli-run.ts';
 import { onCleanup, stopChild, track } from '../bench/cleanup.ts';
 import type { FaultContext, FaultRow, RunResult } from './fault-types.ts';
@@ -582,6 +582,15 @@ async function startDaemon(env: NodeJS.ProcessEnv): Promise<{ pid: number; socke
   return s;
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The problem with a CLI run that must fail with one clear line, or undefined. */
 function badFailure(r: CliResult, mustMatch: RegExp): string | undefined {
   if (r.code === 0) return 'exit 0';
@@ -840,7 +849,7 @@ async function apiRuns(runs: number): Promise<RunResult[]> {
       }
       const ok = await call({ socket }, 'POST', '/v1/alloc', { service_name: 'after-junk', ttl_seconds: 5 });
       if (ok.status !== 200) problems.push(`a normal alloc after the junk: ${ok.status}`);
-      if (!pidAlive(pid)) problems.push('the daemon died');
+      if (!alive(pid)) problems.push('the daemon died');
       const log = readFileSync(join(home, 'daemon.log'), 'utf8').slice(logSize);
       if (/failed: .*\n?\s+at |"level":"error"/.test(log))
         problems.push(
@@ -965,7 +974,7 @@ async function slowRuns(runs: number, ctx: FaultContext): Promise<RunResult[]> {
         );
       const after = await statusAnswers(socket, 5000).catch(() => undefined);
       if (after === undefined) problems.push('no GET /v1/status after the slow clients');
-      if (!pidAlive(pid)) problems.push('the daemon died');
+      if (!alive(pid)) problems.push('the daemon died');
       const cut = results.filter((x) => x !== undefined) as number[];
       return verdict(
         problems,
@@ -1368,7 +1377,7 @@ async function lockedWhileRunning(
     'an alloc after the lock',
   );
   await call({ socket: d.socket }, 'POST', '/v1/release', { service_name: 'after-lock' }).catch(() => undefined);
-  if ((await ls(d.env)).daemon.pid !== pid || !pidAlive(pid)) problems.push('the daemon did not survive the lock');
+  if ((await ls(d.env)).daemon.pid !== pid || !alive(pid)) problems.push('the daemon did not survive the lock');
   const log = logSince(d.home, offset);
   if (!/is locked by another process/.test(log)) problems.push('the log does not say the database is locked');
   if (!/saves again/.test(log)) problems.push('the log does not say the database saves again');
@@ -1512,7 +1521,7 @@ async function diskFullRuns(runs: number): Promise<RunResult[]> {
         }
         const hosts = (await ls(d.env)).hosts.map((h) => h.id);
         if (hosts.includes('box1')) problems.push('box1 runs although it could not be saved');
-        if (!pidAlive(pid)) problems.push('the daemon died on the full disk');
+        if (!alive(pid)) problems.push('the daemon died on the full disk');
       } finally {
         free();
       }
@@ -1537,7 +1546,7 @@ async function diskFullRuns(runs: number): Promise<RunResult[]> {
       if (down.code !== 0) problems.push(`down box1: ${down.stderr.trim()}`);
       for (const service_name of ['after-full', 'on-full-disk'])
         await call({ socket: d.socket }, 'POST', '/v1/release', { service_name }).catch(() => undefined);
-      if (!pidAlive(pid)) problems.push('the daemon died');
+      if (!alive(pid)) problems.push('the daemon died');
       return verdict(
         problems,
         'forwards and status served on the full disk, alloc 507 disk_full, up of a new profile one line; saved again once freed',

@@ -5,7 +5,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RemoteHost } from '../../test/harness/index.ts';
-import { pidAlive } from '../../test/support/agent-bundle.ts';
 import { runCli } from '../../test/support/cli-run.ts';
 import type { FaultContext, FaultRow, RunResult } from './fault-types.ts';
 import { agentPid, type Mirror, mirror } from './mirror.ts';
@@ -179,7 +178,7 @@ async function daemonKills(runs: number): Promise<RunResult[]> {
       try {
         const { pid } = (await ls()).daemon;
         process.kill(pid, 'SIGKILL');
-        await until(async () => !pidAlive(pid), 'the daemon gone', 5000);
+        await until(async () => !alive(pid), 'the daemon gone', 5000);
         const t0 = performance.now();
         const up = await runCli(['up', '-f', file], env);
         if (up.code !== 0) throw new Error(`up: ${up.stderr.trim()}`);
@@ -198,4 +197,13 @@ async function daemonKills(runs: number): Promise<RunResult[]> {
     rmSync(dir, { recursive: true, force: true });
   }
   return out;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
