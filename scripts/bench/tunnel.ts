@@ -163,7 +163,7 @@ export function startTunnel(side: Side, t: SshTarget, opts: TunnelOptions = {}):
     child: cli.child,
     startedAt,
     cli,
-    choosesDataPath: kind === 'direct' || (kind === 'auto' && opts.auto === true),
+    choosesDataPath: kind === 'direct' || kind === 'openssh' || (kind === 'auto' && opts.auto === true),
     dead: () =>
       cli.child.exitCode !== null ? `port-linker exited ${cli.child.exitCode}: ${cli.stderr.slice(-2000)}` : undefined,
     stop: async () => {

@@ -96,7 +96,10 @@ export class CliProcess {
         );
       }
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}; stderr tail:\n${this.stderr.slice(-3000)}`);
+      if (left <= 0)
+        throw new Error(
+          `timed out waiting for ${what}; last events: ${this.#eventsTail()}; stderr tail:\n${this.stderr.slice(-3000)}`,
+        );
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, Math.min(left, 250));
         this.#waiters.push(() => {
@@ -105,6 +108,15 @@ export class CliProcess {
         });
       });
     }
+  }
+
+  /** The last few events, one short line each: what the CLI got to when a wait timed out. */
+  #eventsTail(): string {
+    if (this.events.length === 0) return 'none';
+    return this.events
+      .slice(-6)
+      .map((e) => JSON.stringify(e).slice(0, 200))
+      .join(' | ');
   }
 
   #checkSchema(): void {

@@ -17,7 +17,7 @@ export interface CliConfig {
   protocol: 'tcp' | 'udp' | 'both';
   transport: 'auto' | 'stdio' | 'tcp' | 'quic';
   /** How forwarded TCP connections travel: auto (direct to the agent when measured no slower), direct, ssh. */
-  dataPath: 'auto' | 'direct' | 'ssh';
+  dataPath: 'auto' | 'direct' | 'ssh' | 'openssh';
   localForwards: string[];
   /** `-R` forwards (remote listeners whose connections come back here). */
   remoteForwards: string[];
@@ -105,9 +105,9 @@ export function buildProgram(version: string, write: { out: (s: string) => void;
     .addOption(
       new Option(
         '--data-path <kind>',
-        'how forwarded TCP travels: direct (TLS to the agent), ssh (channels), auto (direct when measured no slower)',
+        'how forwarded TCP travels: direct (TLS to the agent), ssh (channels), auto (direct when measured no slower), openssh (your ssh client carries it: a ControlMaster)',
       )
-        .choices(['auto', 'direct', 'ssh'])
+        .choices(['auto', 'direct', 'ssh', 'openssh'])
         .default('auto'),
     )
     .option(

@@ -21,7 +21,7 @@ export interface HostSpec {
   protocol: HostOptions['protocol'];
   transport: HostOptions['transport'];
   /** How forwarded TCP travels (auto, direct, ssh). */
-  data_path?: 'auto' | 'direct' | 'ssh';
+  data_path?: 'auto' | 'direct' | 'ssh' | 'openssh';
   agent: HostOptions['agent'];
   conflict: HostOptions['conflict'];
   bind_address?: string;
@@ -70,7 +70,7 @@ export const HOST_SPEC_SCHEMA = {
     auto: { type: 'boolean', default: true },
     protocol: oneOf(['tcp', 'udp', 'both'], 'both'),
     transport: oneOf(['auto', 'stdio', 'tcp', 'quic'], 'auto'),
-    data_path: oneOf(['auto', 'direct', 'ssh'], 'auto'),
+    data_path: oneOf(['auto', 'direct', 'ssh', 'openssh'], 'auto'),
     agent: oneOf(['auto', 'node', 'binary', 'none'], 'auto'),
     conflict: oneOf(['remap', 'skip', 'kill'], 'remap'),
     bind_address: str,

@@ -21,10 +21,17 @@ export interface EventFields {
   };
   /**
    * How this host's forwarded TCP connections travel from now on (after each agent start): `direct` = streams on one
-   * TLS 1.3 connection to the agent, `ssh` = direct-tcpip channels; `mode` is what was asked (auto, direct, ssh),
+   * TLS 1.3 connection to the agent, `ssh` = direct-tcpip channels, `openssh` = OpenSSH's own client (a ControlMaster
+   * holding the listeners); `mode` is what was asked (auto, direct, ssh, openssh),
    * `reason` why this kind, and the round trips measured to choose (ms).
    */
-  data_path: { kind: 'direct' | 'ssh'; mode: string; reason: string; rtt_direct_ms?: number; rtt_ssh_ms?: number };
+  data_path: {
+    kind: 'direct' | 'ssh' | 'openssh';
+    mode: string;
+    reason: string;
+    rtt_direct_ms?: number;
+    rtt_ssh_ms?: number;
+  };
   /** The forward manager's event, plus the first local address it listens on (127.0.0.1, or the host's own). */
   forward_added: ForwardAddedEvent & { local_addr: string };
   forward_removed: ForwardRemovedEvent;

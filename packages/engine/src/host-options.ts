@@ -9,9 +9,10 @@ export interface HostOptions {
   agent: 'auto' | 'node' | 'binary' | 'none';
   /**
    * How forwarded TCP connections travel (`--data-path`; default auto): SSH channels until the direct path (TLS to
-   * the agent) is up and measured no slower; `direct` whenever it connects; `ssh` always SSH (no agent in --no-auto).
+   * the agent) is up and measured no slower; `direct` whenever it connects; `ssh` always SSH (no agent in --no-auto);
+   * `openssh` OpenSSH's own client (a ControlMaster) for plain TCP forwards, SSH channels for the rest.
    */
-  dataPath?: 'auto' | 'direct' | 'ssh';
+  dataPath?: 'auto' | 'direct' | 'ssh' | 'openssh';
   conflict: 'remap' | 'skip' | 'kill';
   /**
    * Where mirrored ports listen locally: undefined = 127.0.0.1 (and ::1 for IPv6 listeners); a loopback address;

@@ -8,6 +8,7 @@ import { DataPath } from './data-path.ts';
 import { ForwardSync } from './forward-sync.ts';
 import type { HostOptions } from './host-options.ts';
 import { checkLink } from './link-check.ts';
+import { OpenSshDataPlane } from './openssh-data-plane.ts';
 import { type RemoteForwardInfo, RemoteForwards } from './remote-forwards.ts';
 import type { SessionDeps } from './session-deps.ts';
 
@@ -30,6 +31,8 @@ export class HostSession {
   readonly #agent: AgentSupervisor;
   readonly #remote: RemoteForwards;
   readonly #dataPath: DataPath;
+  /** `--data-path openssh`: OpenSSH's client holds the plain TCP forwards. */
+  readonly #openssh: OpenSshDataPlane | undefined;
   #conn: SshConnection | undefined;
   /** Aborted to cut a reconnect backoff short (a wake-up: the network may be back). */
   #wakeup = new AbortController();
@@ -48,7 +51,10 @@ export class HostSession {
     this.#sync = new ForwardSync(cfg, host, deps);
     // auto without mirroring stays on SSH (no agent for an ssh -L user unless `--data-path direct` asks for one)
     const wanted = cfg.dataPath ?? 'auto';
-    const dataPath = cfg.agent === 'none' || (!cfg.auto && wanted === 'auto') ? 'ssh' : wanted;
+    // openssh: the ControlMaster carries plain TCP forwards; port-linker's own channels carry the rest (and take
+    // over when the master is gone)
+    this.#openssh = wanted === 'openssh' ? new OpenSshDataPlane(host, deps, deps.emit) : undefined;
+    const dataPath = cfg.agent === 'none' || wanted === 'openssh' || (!cfg.auto && wanted === 'auto') ? 'ssh' : wanted;
     this.#dataPath = new DataPath(
       dataPath,
       deps,
@@ -226,6 +232,7 @@ export class HostSession {
         manager.setDialer(this.#dataPath.dialer(conn), (path) => conn.forwardOutUnix(path));
         await Promise.all([this.#sync.resync(), this.#remote.establish(conn)]);
         if (first && this.#host.exitOnForwardFailure) this.#checkForwards();
+        void this.#openssh?.attach();
         // without auto mirroring the agent runs for the direct data path only (no watch)
         if (this.#cfg.auto || this.#dataPath.mode !== 'ssh') void this.#agent.supervise(conn, closed, signal);
         // the stop may have come while re-syncing: an abort listener added after it would never fire
@@ -275,6 +282,7 @@ export class HostSession {
 
   async #shutdown(): Promise<void> {
     this.#remote.close();
+    await this.#openssh?.stop();
     await this.#agent.stop();
     this.#conn?.close();
     this.#conn = undefined;

@@ -9,6 +9,7 @@ import { duplexPair } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { type ConflictEvent, type ForwardAddedEvent, ForwardManager } from './forward-manager.ts';
 import { type ForwardSpec, parseLocalForward } from './forward-spec.ts';
+import type { ForwardPlane, PlaneListener } from './plane-forward.ts';
 import type { Dialer, UnixDialer } from './tcp-forward.ts';
 
 // Unit tests: the "remote" is a local echo server and the dialer a plain TCP connect.
@@ -287,6 +288,92 @@ describe('ForwardManager: Unix socket local forwards (-L /local.sock:...)', () =
     await once(s, 'close');
     assert.equal(m.list()[0]?.stats.failed, 1);
     assert.deepEqual(logs, [`${local} -> /remote.sock: this link cannot open Unix sockets on the remote`]);
+    await m.close();
+  });
+});
+
+/**
+ * A plane that listens in this process, but on its own servers, recording what it was asked (the real one is
+ * OpenSSH's ControlMaster: test/openssh-plane.test.ts). `refuse` makes open() fail, as a master whose port is taken.
+ */
+function fakePlane(refuse = false) {
+  const servers = new Map<string, Server>();
+  const log: string[] = [];
+  const key = (l: PlaneListener) => `${l.listenHost}:${l.listenPort}`;
+  const plane: ForwardPlane = {
+    name: 'fake',
+    open: async (l) => {
+      log.push(`open ${key(l)}->${l.connectHost}:${l.connectPort}`);
+      if (refuse) throw new Error('Port forwarding failed');
+      const s = createServer({ allowHalfOpen: true }, (c) => {
+        const r = connect({ host: l.connectHost, port: l.connectPort, allowHalfOpen: true });
+        c.pipe(r).pipe(c);
+      });
+      s.listen(l.listenPort, l.listenHost);
+      await once(s, 'listening');
+      servers.set(key(l), s);
+    },
+    close: async (l) => {
+      log.push(`close ${key(l)}`);
+      servers.get(key(l))?.close();
+      servers.delete(key(l));
+    },
+  };
+  /** The plane died: its listeners are gone. */
+  const die = () => {
+    for (const s of servers.values()) s.close();
+    servers.clear();
+  };
+  return { plane, log, servers, die };
+}
+
+describe('ForwardManager with a plane holding the listeners', () => {
+  test('a forward active before the plane is handed over on the same port; the plane gone, it is taken back', async () => {
+    const m = new ForwardManager({ conflict: 'remap' });
+    m.setDialer(dialTcp);
+    const port = await freePort();
+    await m.sync([spec(port)]);
+    const { plane, log, servers, die } = fakePlane();
+    await m.setPlane(plane);
+    assert.deepEqual(log, [`open 127.0.0.1:${port}->127.0.0.1:${echoPort}`]);
+    assert.equal(servers.size, 1);
+    assert.equal(m.list()[0]?.plane, 'fake');
+    const data = randomBytes(64 * 1024);
+    assert.deepEqual(await roundTrip(port, data), data);
+    die();
+    await m.setPlane(undefined);
+    assert.equal(m.list()[0]?.plane, undefined);
+    assert.equal(m.localPortOf(spec(port).key), port);
+    assert.deepEqual(await roundTrip(port, data), data);
+    await m.close();
+  });
+
+  test('a forward added while the plane is set goes to the plane; removed, the plane is told', async () => {
+    const m = new ForwardManager({ conflict: 'remap' });
+    m.setDialer(dialTcp);
+    const { plane, log } = fakePlane();
+    await m.setPlane(plane);
+    const port = await freePort();
+    const added: ForwardAddedEvent[] = [];
+    m.on('forward_added', (e) => added.push(e));
+    await m.sync([spec(port)]);
+    assert.equal(added.length, 1);
+    assert.equal(added[0]?.local_port, port);
+    assert.deepEqual(await roundTrip(port, Buffer.from('hi')), Buffer.from('hi'));
+    await m.sync([]);
+    assert.deepEqual(log, [`open 127.0.0.1:${port}->127.0.0.1:${echoPort}`, `close 127.0.0.1:${port}`]);
+    await m.close();
+  });
+
+  test('a plane that refuses the port: this process keeps listening there itself', async () => {
+    const m = new ForwardManager({ conflict: 'remap' });
+    m.setDialer(dialTcp);
+    await m.setPlane(fakePlane(true).plane);
+    const port = await freePort();
+    await m.sync([spec(port)]);
+    assert.equal(m.list()[0]?.plane, undefined);
+    assert.equal(m.localPortOf(spec(port).key), port);
+    assert.deepEqual(await roundTrip(port, Buffer.from('still here')), Buffer.from('still here'));
     await m.close();
   });
 });

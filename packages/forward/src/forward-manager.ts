@@ -4,6 +4,7 @@ import type { Server } from 'node:net';
 import type { MessageOf } from '@port-linker/proto';
 import type { ForwardSpec } from './forward-spec.ts';
 import { bindErrorCode, boundPort, listenTcp, listenUnix, type UnixBindOptions } from './local-bind.ts';
+import { type ForwardPlane, listenerOf, PlaneForward, planeEligible } from './plane-forward.ts';
 import { type Dialer, type ForwardStats, TcpForward, type UnixDialer } from './tcp-forward.ts';
 import { bindUdp, UdpForward, type UdpSend } from './udp-forward.ts';
 
@@ -85,7 +86,11 @@ export interface ForwardInfo {
   localPort: number;
   addresses: string[];
   stats: ForwardStats;
+  /** The plane holding its listener (`openssh`); absent when this process listens. */
+  plane?: string;
 }
+
+type Active = TcpForward | UdpForward | PlaneForward;
 
 /**
  * Keeps local listeners equal to the desired set of forwards. `sync(desired)` adds what is new
@@ -94,12 +99,13 @@ export interface ForwardInfo {
  */
 export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
   readonly #options: ForwardManagerOptions;
-  readonly #active = new Map<string, TcpForward | UdpForward>();
+  readonly #active = new Map<string, Active>();
   readonly #assigned = new Map<string, number>();
   readonly #skipped = new Set<string>();
   #dialer: Dialer | undefined;
   #unixDialer: UnixDialer | undefined;
   #udpSend: UdpSend | undefined;
+  #plane: ForwardPlane | undefined;
   #waiters: Array<(d: Dialer | undefined) => void> = [];
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
@@ -122,6 +128,17 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
     }
   }
 
+  /**
+   * Hands every plain TCP forward's listener to `plane` (and later ones as they come), or, with undefined (the plane
+   * went away), takes them back: this process listens on the same ports again and carries connections itself.
+   */
+  setPlane(plane: ForwardPlane | undefined): Promise<void> {
+    this.#plane = plane;
+    const run = this.#queue.then(() => (plane ? this.#handAll(plane) : this.#takeBackAll()));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
   /** Sets how UDP datagrams reach the agent (undefined while there is no agent: datagrams are dropped). */
   setUdpSender(send: UdpSend | undefined): void {
     this.#udpSend = send;
@@ -142,7 +159,8 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
         const u = f.stats;
         stats = { open: u.clients, total: u.datagramsIn, failed: u.dropped, bytesIn: u.bytesIn, bytesOut: u.bytesOut };
       } else stats = f.stats;
-      return { spec: f.spec, localPort: f.localPort, addresses: f.addresses, stats };
+      const plane = f instanceof PlaneForward ? { plane: f.plane.name } : {};
+      return { spec: f.spec, localPort: f.localPort, addresses: f.addresses, stats, ...plane };
     });
   }
 
@@ -175,7 +193,7 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
    * Takes a forward out of the active set and says so. Shutdown cuts its open connections; a remote port that
    * went away only stops new ones (open connections finish on their own).
    */
-  #remove(f: TcpForward | UdpForward, reason: ForwardRemovedEvent['reason']): void {
+  #remove(f: Active, reason: ForwardRemovedEvent['reason']): void {
     if (f instanceof UdpForward) f.close();
     else if (reason === 'shutdown') f.destroy();
     else f.stopAccepting();
@@ -278,11 +296,94 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
     const localPort = servers.port;
     this.#assigned.set(spec.key, localPort);
     this.#options.memory?.set(spec.key, localPort);
-    const forward =
-      servers.kind === 'tcp'
-        ? this.#tcpForward(spec, localPort, servers.servers)
-        : new UdpForward(spec, localPort, servers.sockets, () => this.#udpSend);
+    let forward: Active;
+    if (servers.kind === 'udp') forward = new UdpForward(spec, localPort, servers.sockets, () => this.#udpSend);
+    else {
+      const plane = this.#plane;
+      forward =
+        (plane && planeEligible(spec) && (await this.#handOff(plane, spec, localPort, servers.servers))) ||
+        this.#tcpForward(spec, localPort, servers.servers);
+    }
     this.#activate(forward);
+  }
+
+  /**
+   * Moves a forward's listeners from this process to the plane: ours close, the plane binds the same port. Undefined
+   * when the plane cannot take the primary address (then ours are listening again, in `servers`).
+   */
+  async #handOff(
+    plane: ForwardPlane,
+    spec: ForwardSpec,
+    port: number,
+    servers: Server[],
+  ): Promise<PlaneForward | undefined> {
+    const log = this.#options.log ?? (() => {});
+    const addresses = servers.map(addressOf);
+    for (const s of servers) s.close();
+    const taken: string[] = [];
+    for (const [i, address] of addresses.entries()) {
+      try {
+        await plane.open(listenerOf(spec, address, port));
+        taken.push(address);
+      } catch (err) {
+        log('debug', `${plane.name}: cannot take ${address}:${port} (${(err as Error).message})`);
+        if (i === 0) break;
+      }
+    }
+    if (taken[0] === addresses[0]) return new PlaneForward(spec, port, plane, taken);
+    // the plane said no: listen here again, on the same port
+    servers.length = 0;
+    for (const address of addresses) {
+      try {
+        servers.push(await listenTcp(address, port, () => {}));
+      } catch (err) {
+        log(
+          'warn',
+          `cannot listen on ${address}:${port} again for remote port ${spec.remotePort}: ${bindErrorCode(err)}`,
+        );
+      }
+    }
+    return undefined;
+  }
+
+  /** Hands over the forwards this process listens for (their open connections finish here). */
+  async #handAll(plane: ForwardPlane): Promise<void> {
+    for (const f of [...this.#active.values()]) {
+      if (this.#closed || this.#plane !== plane) return;
+      if (!(f instanceof TcpForward) || !planeEligible(f.spec) || f.localPort === 0) continue;
+      const servers = f.takeServers();
+      const moved = await this.#handOff(plane, f.spec, f.localPort, servers);
+      if (moved) this.#active.set(f.spec.key, moved);
+      else if (servers.length > 0) this.#active.set(f.spec.key, this.#tcpForward(f.spec, f.localPort, servers));
+      else this.#remove(f, 'shutdown');
+    }
+  }
+
+  /** The plane went away: listen here again on the same ports; a port that cannot be had goes through #add. */
+  async #takeBackAll(): Promise<void> {
+    for (const f of [...this.#active.values()]) {
+      if (this.#closed) return;
+      if (!(f instanceof PlaneForward)) continue;
+      const servers: Server[] = [];
+      for (const address of f.addresses) {
+        try {
+          servers.push(await listenTcp(address, f.localPort, () => {}));
+        } catch (err) {
+          this.#options.log?.('debug', `cannot listen on ${address}:${f.localPort} again: ${bindErrorCode(err)}`);
+        }
+      }
+      if (servers.length > 0 && addressOf(servers[0] as Server) === f.addresses[0]) {
+        this.#active.set(f.spec.key, this.#tcpForward(f.spec, f.localPort, servers));
+        this.#options.log?.(
+          'debug',
+          `${f.plane.name} gone: listening on ${f.addresses.join(', ')} port ${f.localPort} here again`,
+        );
+        continue;
+      }
+      for (const s of servers) s.close();
+      this.#remove(f, 'remote_closed');
+      await this.#add(f.spec);
+    }
   }
 
   #tcpForward(spec: ForwardSpec, localPort: number, servers: Server[]): TcpForward {
@@ -295,7 +396,7 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
     });
   }
 
-  #activate(forward: TcpForward | UdpForward): void {
+  #activate(forward: Active): void {
     const spec = forward.spec;
     this.#active.set(spec.key, forward);
     this.emit('forward_added', {
@@ -377,6 +478,11 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
       this.#waiters.push(done);
     });
   }
+}
+
+function addressOf(s: Server): string {
+  const a = s.address();
+  return typeof a === 'object' && a ? a.address : '';
 }
 
 function portOf(s: Server | UdpSocket): number {

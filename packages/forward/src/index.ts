@@ -20,6 +20,7 @@ export {
   type RemotePortGroup,
 } from './forward-spec.ts';
 export { listenUnix, type UnixBindOptions } from './local-bind.ts';
+export { type ForwardPlane, type PlaneListener, planeEligible } from './plane-forward.ts';
 export {
   ON_FORWARD,
   type OnForward,

@@ -75,6 +75,11 @@ export class TcpForward {
     return { open: this.#sockets.size, total: this.#total, failed: this.#failed, bytesIn, bytesOut };
   }
 
+  /** Its listeners, to be closed and handed to a plane (ForwardManager); open connections go on here. */
+  takeServers(): Server[] {
+    return [...this.#servers];
+  }
+
   /** Stops accepting new connections; open ones finish on their own. */
   stopAccepting(): void {
     for (const s of this.#servers) s.close();

@@ -1,0 +1,9 @@
+export {
+  findSsh,
+  type MasterEvents,
+  type MasterOptions,
+  type MasterTarget,
+  masterArgs,
+  OpenSshMaster,
+} from './master-process.ts';
+export { MuxClient, type MuxForward, MuxRefused } from './mux-client.ts';
