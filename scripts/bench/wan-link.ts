@@ -68,7 +68,7 @@ export async function startWanLink(host: RemoteHost, dir: string, delayMs: numbe
     .replace(/^PidFile .*$/m, `PidFile ${join(dir, 'sshd-wan.pid')}`);
   const configPath = join(dir, 'sshd_config.wan');
   writeFileSync(configPath, config);
-  const sshd = track(host.spawn(['/usr/sbin/sshd', '-D', '-e', '-f', configPath], 'ignore'));
+  const sshd = track(host.spawnSshd(['/usr/sbin/sshd', '-D', '-e', '-f', configPath]));
   for (let i = 0; ; i++) {
     const ss = await host.exec(['ss', '-Hltn', `sport = :22 and src ${address}`]);
     if (ss.stdout.trim()) break;

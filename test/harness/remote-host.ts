@@ -306,16 +306,8 @@ export class RemoteHost {
     mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }); // privilege separation dir: sshd refuses to start without it
     const log = join(this.dir, 'sshd.log');
     const argv = ['/usr/sbin/sshd', '-D', '-e', '-f', join(this.dir, 'sshd_config'), '-E', log];
-    const quiet = this.#options.quietShell && existsSync('/root/.bashrc');
-    if (quiet) writeFileSync(join(this.dir, 'empty.bashrc'), '');
     // `exec` keeps the PID: the child stays sshd itself (stopSshd kills it and its session processes)
-    const sshd = spawn(
-      'ip',
-      quiet
-        ? ['netns', 'exec', this.ns, 'sh', '-c', MOUNT_THEN_EXEC, 'sh', join(this.dir, 'empty.bashrc'), ...argv]
-        : ['netns', 'exec', this.ns, ...argv],
-      { stdio: 'ignore' },
-    );
+    const sshd = spawn('ip', this.#sshdArgv(argv), { stdio: 'ignore' });
     this.#sshd = sshd;
     let exited = false;
     sshd.on('exit', () => {
@@ -368,6 +360,26 @@ export class RemoteHost {
   /** Runs a command inside the namespace (no shell) and waits for it. */
   exec(argv: readonly string[], opts: { allowFail?: boolean; input?: string } = {}): Promise<RunResult> {
     return run(['ip', 'netns', 'exec', this.ns, ...argv], opts);
+  }
+
+  /** `ip` arguments that run an sshd in the namespace, behind the empty ~/.bashrc with quietShell. */
+  #sshdArgv(argv: readonly string[]): string[] {
+    const quiet = this.#options.quietShell && existsSync('/root/.bashrc');
+    if (!quiet) return ['netns', 'exec', this.ns, ...argv];
+    writeFileSync(join(this.dir, 'empty.bashrc'), '');
+    return ['netns', 'exec', this.ns, 'sh', '-c', MOUNT_THEN_EXEC, 'sh', join(this.dir, 'empty.bashrc'), ...argv];
+  }
+
+  /**
+   * Starts another sshd in the namespace (a second address or config), killed by `close()`. Its sessions see the
+   * same ~/.bashrc as the main sshd's (the empty one with quietShell): without it, a WAN row's remote shells ran
+   * this machine's `pyenv init`, which waits 60 s on a lock a killed session left behind.
+   */
+  spawnSshd(argv: readonly string[]): ChildProcess {
+    const child = spawn('ip', this.#sshdArgv(argv), { stdio: 'ignore' });
+    this.#services.add(child);
+    child.on('exit', () => this.#services.delete(child));
+    return child;
   }
 
   /** Starts a long-running process inside the namespace; killed by `close()`. */
