@@ -96,6 +96,7 @@ describe('port-linker doctor against a real sshd', () => {
       'transport quic',
       'scanner',
       'data path',
+      'openssh data plane',
       'notifier',
     ])
       assert.ok(names.includes(n), n);
@@ -111,6 +112,7 @@ describe('port-linker doctor against a real sshd', () => {
       step(steps, 'data path').detail,
       /^auto (would use direct|uses SSH channels).*\d+\.\d+ ms.*\d+\.\d+ ms/,
     );
+    assert.match(step(steps, 'openssh data plane').detail, /^--data-path openssh works: .* logged in in \d+ ms$/);
     process.stdout.write(`# full doctor run: ${ms} ms (CLI process start to exit)\n`);
   });
 

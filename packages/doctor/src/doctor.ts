@@ -5,6 +5,7 @@ import type { SshCliOptions, SshConnection } from '@port-linker/ssh';
 import { deployForDoctor, deployOutcome, tryTransport } from './agent-transports.ts';
 import { dataPathOutcome } from './data-path-step.ts';
 import { dnsStep, indirectRoute } from './dns-lookup.ts';
+import { opensshPlaneOutcome } from './openssh-plane-step.ts';
 import { endToEnd, remotePortFacts, socketsOn } from './port-evidence.ts';
 import { type DaemonView, explainPort, type LocalOwner, type PortFilterOptions } from './port-explain.ts';
 import { cacheOutcome, mountOf, nodeOutcome, noexecOutcome, platformOutcome, probeFacts } from './remote-facts.ts';
@@ -76,6 +77,7 @@ export async function runDoctor(o: DoctorOptions): Promise<StepResult[]> {
   ];
   if (!traced) {
     for (const name of rest) await r.run(name, moot('the ssh config did not resolve'));
+    if (o.port === undefined) await r.run('openssh data plane', moot('the ssh config did not resolve'));
     if (o.port === undefined) await r.run('notifier', () => o.local.notifier());
     return r.results;
   }
@@ -125,6 +127,8 @@ export async function runDoctor(o: DoctorOptions): Promise<StepResult[]> {
   } finally {
     conn?.close();
   }
+  if (o.port === undefined)
+    await r.run('openssh data plane', () => (conn ? opensshPlaneOutcome(host) : skip('not logged in')));
   if (o.port === undefined) await r.run('notifier', () => o.local.notifier());
   return r.results;
 }

@@ -1,5 +1,5 @@
 import type { ForwardPlane } from '@port-linker/forward';
-import { type MasterTarget, OpenSshMaster } from '@port-linker/openssh-plane';
+import { masterTarget, OpenSshMaster } from '@port-linker/openssh-plane';
 import type { ResolvedHost } from '@port-linker/ssh';
 import type { HostEmitter } from './events.ts';
 import type { SessionDeps } from './session-deps.ts';
@@ -8,28 +8,6 @@ import type { SessionDeps } from './session-deps.ts';
 const RESTART_MS = 1000;
 /** Restarts in a row before the host stays on SSH channels until its next reconnect. */
 const MAX_RESTARTS = 4;
-
-/** The master's view of a resolved host, or why the plane cannot reach it the same way. */
-export function masterTarget(host: ResolvedHost): MasterTarget | string {
-  if (host.proxyJump.length > 0) return 'jump hosts are not passed to the OpenSSH data plane yet';
-  if (host.proxyCommand) return 'ProxyCommand is not passed to the OpenSSH data plane yet';
-  return {
-    hostname: host.hostname,
-    port: host.port,
-    user: host.user,
-    identityFiles: host.identityFiles,
-    identitiesOnly: host.identitiesOnly,
-    userKnownHostsFiles: host.userKnownHostsFiles,
-    ...(host.globalKnownHostsFiles ? { globalKnownHostsFiles: host.globalKnownHostsFiles } : {}),
-    // port-linker's own connection has verified (and, if asked, recorded) the key: the master must see the same
-    strictHostKeyChecking: host.strictHostKeyChecking === 'no' ? 'no' : 'yes',
-    ...(host.identityAgent ? { identityAgent: host.identityAgent } : {}),
-    serverAliveInterval: host.serverAliveInterval,
-    serverAliveCountMax: host.serverAliveCountMax,
-    connectTimeout: host.connectTimeout,
-    ...(host.ciphers ? { ciphers: host.ciphers } : {}),
-  };
-}
 
 /**
  * `--data-path openssh`: OpenSSH's own client carries this host's plain TCP forwards. One ControlMaster (`ssh -M

@@ -4,6 +4,7 @@ export {
   type MasterOptions,
   type MasterTarget,
   masterArgs,
+  masterTarget,
   OpenSshMaster,
 } from './master-process.ts';
 export { MuxClient, type MuxForward, MuxRefused } from './mux-client.ts';

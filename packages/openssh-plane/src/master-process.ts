@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import type { ResolvedHost } from '@port-linker/ssh';
 import { MuxClient, type MuxForward } from './mux-client.ts';
 
 /** What the master needs to reach the host the way port-linker's own connection did (already resolved). */
@@ -51,6 +52,28 @@ export function findSsh(path = process.env.PATH ?? ''): string | undefined {
     }
   }
   return undefined;
+}
+
+/** The master's view of a resolved host, or why the plane cannot reach it the same way. */
+export function masterTarget(host: ResolvedHost): MasterTarget | string {
+  if (host.proxyJump.length > 0) return 'jump hosts are not passed to the OpenSSH data plane yet';
+  if (host.proxyCommand) return 'ProxyCommand is not passed to the OpenSSH data plane yet';
+  return {
+    hostname: host.hostname,
+    port: host.port,
+    user: host.user,
+    identityFiles: host.identityFiles,
+    identitiesOnly: host.identitiesOnly,
+    userKnownHostsFiles: host.userKnownHostsFiles,
+    ...(host.globalKnownHostsFiles ? { globalKnownHostsFiles: host.globalKnownHostsFiles } : {}),
+    // port-linker's own connection has verified (and, if asked, recorded) the key: the master must see the same
+    strictHostKeyChecking: host.strictHostKeyChecking === 'no' ? 'no' : 'yes',
+    ...(host.identityAgent ? { identityAgent: host.identityAgent } : {}),
+    serverAliveInterval: host.serverAliveInterval,
+    serverAliveCountMax: host.serverAliveCountMax,
+    connectTimeout: host.connectTimeout,
+    ...(host.ciphers ? { ciphers: host.ciphers } : {}),
+  };
 }
 
 /** util-linux's setpriv: the master gets SIGKILL when port-linker dies, even by kill -9 (PR_SET_PDEATHSIG). */
