@@ -8,7 +8,7 @@ set -euo pipefail
 list=$(cat <<'PROGRAMS'
 # program        package          used by
 /usr/sbin/sshd   openssh-server   test harness, bench, demo: the private sshd of each throwaway "remote"
-ssh              openssh-client   bench: `ssh -N -L` measured side by side; test/doctor-config.test.ts: `ssh -G`
+ssh              openssh-client   bench: `ssh -N -L` measured side by side; test/doctor-config.test.ts: `ssh -G`; --data-path openssh (test/openssh-plane.test.ts)
 ssh-keygen       openssh-client   test harness: host and client keys, known_hosts
 scp              openssh-client   bench (cp row): `scp -p` measured side by side with `port-linker cp`
 sftp             openssh-client   bench (cp row): `sftp -b` measured side by side with `port-linker cp`
@@ -26,7 +26,7 @@ strip            binutils         scripts/build-agents.mjs: linux-x64 agent exec
 llvm-strip       llvm             scripts/build-agents.mjs: linux-arm64 agent executable
 perf             linux-perf       scripts/bench/perf-tunnel.ts (profiling aid)
 unshare          util-linux       agent tests: a network namespace of their own
-setpriv          util-linux       scanner tests: a socket owned by another user; fault suite (security rows): the attacker
+setpriv          util-linux       scanner tests: a socket owned by another user; fault suite (security rows): the attacker; --data-path openssh: the ControlMaster's parent-death signal
 mount            mount            deploy tests: a noexec mount on the remote
 umount           mount            deploy tests
 useradd          passwd           test harness: a second login user
