@@ -51,10 +51,27 @@ function namespacePids(ns: string, comms: string[]): number[] {
   return pids;
 }
 
-/** The tunnel's two ends now: `client` on this side, sshd and the agent (node) inside `ns`. */
+/** A process's direct children (every thread's /proc children list). */
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const list = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (list) out.push(...list.split(' ').map(Number));
+    }
+  } catch {
+    // gone
+  }
+  return out;
+}
+
+/**
+ * The tunnel's two ends now: `client` on this side (the tunnel process and its children: `--data-path openssh`'s
+ * ControlMaster carries the bytes there), sshd and the agent (node) inside `ns`.
+ */
 export function tunnelCpu(clientPid: number, ns: string): { client: CpuSample; remote: CpuSample } {
   return {
-    client: processSample(clientPid),
+    client: sum([clientPid, ...childPids(clientPid)].map(processSample)),
     remote: sum(namespacePids(ns, ['sshd', 'node', 'port-linker-age']).map(processSample)),
   };
 }
