@@ -48,3 +48,12 @@ test('the caller’s object is not changed; the same spec in another key order i
   assert.ok(sameSpec(a, b));
   assert.ok(!sameSpec(a, parseHostSpec({ target: 'a', ports: '3001' })));
 });
+
+test('data_path takes the four data paths, openssh included; anything else is one line', () => {
+  for (const kind of ['auto', 'direct', 'ssh', 'openssh'] as const)
+    assert.equal(hostOptionsOf(parseHostSpec({ target: 'a', data_path: kind })).dataPath, kind);
+  assert.throws(
+    () => parseHostSpec({ target: 'a', data_path: 'ssh-L' }),
+    /^Error: data_path: must be one of auto, direct, ssh, openssh$/,
+  );
+});
