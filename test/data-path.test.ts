@@ -1,21 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { RemoteHost } from './harness/index.ts';
 import { type CliEvent, CliProcess } from './support/cli-process.ts';
-
-/** Sends `data` through localhost:port to the remote echo and returns the SHA-256 of what came back. */
-function echoHash(port: number, data: Buffer): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
-    const h = createHash('sha256');
-    s.on('data', (d) => h.update(d));
-    s.on('end', () => resolve(h.digest('hex')));
-    s.on('error', reject);
-    s.end(data);
-  });
-}
+import { echoHash } from './support/tcp-client.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const dataPath = (cli: CliProcess) => cli.waitEvent((e) => e.event === 'data_path', 'a data_path event', 30_000);

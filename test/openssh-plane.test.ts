@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type MasterTarget, MuxRefused, OpenSshMaster } from '@port-linker/openssh-plane';
 import { RemoteHost, run, waitFor } from './harness/index.ts';
 import { CliProcess } from './support/cli-process.ts';
+import { canConnect, echoHash } from './support/tcp-client.ts';
 
 /** A port free right now on 127.0.0.1. */
 function freePort(): Promise<number> {
@@ -16,28 +17,6 @@ function freePort(): Promise<number> {
       const port = (s.address() as { port: number }).port;
       s.close(() => resolve(port));
     });
-  });
-}
-
-function echoHash(port: number, data: Buffer): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
-    const h = createHash('sha256');
-    s.on('data', (d) => h.update(d));
-    s.on('end', () => resolve(h.digest('hex')));
-    s.on('error', reject);
-    s.end(data);
-  });
-}
-
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ port, host: '127.0.0.1' });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.once('error', () => resolve(true));
   });
 }
 
@@ -85,7 +64,7 @@ describe('OpenSSH ControlMaster data plane against a real sshd', () => {
       taken.close();
       assert.equal(await echoHash(port, data), createHash('sha256').update(data).digest('hex'));
       await master.closeForward(fwd);
-      assert.equal(await refused(port), true, 'the port still listens after closeForward');
+      assert.equal(await canConnect(port), false, 'the port still listens after closeForward');
       // the master's argv carries key paths only
       const argv = readFileSync(`/proc/${master.pid}/cmdline`, 'utf8');
       assert.ok(argv.includes(host.clientKeyPath) && !argv.includes('PRIVATE KEY'));
@@ -123,7 +102,7 @@ describe('OpenSSH ControlMaster data plane against a real sshd', () => {
       const exited = new Promise<string>((r) => master.once('exit', r));
       process.kill(master.pid, 'SIGKILL');
       assert.match(await exited, /SIGKILL|exited/);
-      assert.equal(await refused(port), true);
+      assert.equal(await canConnect(port), false);
     } finally {
       await master.stop();
       await echo.stop();

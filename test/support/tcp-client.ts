@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 
@@ -40,4 +41,16 @@ export async function canConnect(port: number, host = '127.0.0.1'): Promise<bool
 export async function httpGet(port: number, path = '/'): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(10_000) });
   return res.text();
+}
+
+/** Sends `data` through 127.0.0.1:port (to an echo), half-closes, and resolves with the SHA-256 of what came back. */
+export function echoHash(port: number, data: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    const h = createHash('sha256');
+    s.on('data', (d) => h.update(d));
+    s.on('end', () => resolve(h.digest('hex')));
+    s.on('error', reject);
+    s.end(data);
+  });
 }
