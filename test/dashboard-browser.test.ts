@@ -55,7 +55,12 @@ describe('dashboard in chromium: live rows, actions, and no session without the 
     services.push(await remote.serve('http', 0, '0.0.0.0'));
     const start = await runCli(['daemon', 'start'], env);
     assert.equal(start.code, 0, start.stderr);
-    const connect = await runCli(['connect', ...remote.portLinkerArgs(), remote.target], env, 60_000);
+    // SSH channels: the byte counters below are port-linker's own (a forward OpenSSH carries says "not counted")
+    const connect = await runCli(
+      ['connect', ...remote.portLinkerArgs(), '--data-path', 'ssh', remote.target],
+      env,
+      60_000,
+    );
     assert.equal(connect.code, 0, connect.stderr);
     await lsUntil((hs) => hs.some((h) => h.forwards.some((f) => f.localPort === services[0]?.port)), 'first forward');
   });

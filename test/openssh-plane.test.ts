@@ -4,8 +4,9 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type MasterTarget, MuxRefused, OpenSshMaster } from '@port-linker/openssh-plane';
-import { RemoteHost, run, waitFor } from './harness/index.ts';
+import { RemoteHost, waitFor } from './harness/index.ts';
 import { CliProcess } from './support/cli-process.ts';
+import { listenerOwner } from './support/listener-owner.ts';
 import { canConnect, echoHash } from './support/tcp-client.ts';
 
 /** A port free right now on 127.0.0.1. */
@@ -119,14 +120,6 @@ describe('port-linker --data-path openssh against a real sshd', () => {
     await host?.close();
   });
 
-  /** Who listens on 127.0.0.1:port here: `ssh`, `port-linker` (the CLI's pid) or another command name. */
-  async function listenerOwner(port: number, cli: CliProcess): Promise<string> {
-    const out = (await run(['ss', '-Hltnp', `sport = :${port}`])).stdout;
-    const m = /users:\(\("([^"]+)",pid=(\d+)/.exec(out);
-    if (!m) return '';
-    return Number(m[2]) === cli.child.pid ? 'port-linker' : (m[1] as string);
-  }
-
   test('mirrored ports are held by the ControlMaster (ssh listens, not node); it killed, port-linker takes them back on the same port, then hands them over again', async () => {
     const echo = await host.serve('tcp-echo', 0, '127.0.0.1');
     const cli = CliProcess.against(host, ['--data-path', 'openssh']);
@@ -138,7 +131,11 @@ describe('port-linker --data-path openssh against a real sshd', () => {
       const data = randomBytes(1024 * 1024);
       const want = createHash('sha256').update(data).digest('hex');
       assert.equal(await echoHash(port, data), want);
-      await waitFor(async () => (await listenerOwner(port, cli)) === 'ssh', 'ssh to hold the listener', 10_000);
+      await waitFor(
+        async () => (await listenerOwner(port, cli.child.pid)) === 'ssh',
+        'ssh to hold the listener',
+        10_000,
+      );
       const pid = Number(/pid (\d+)/.exec(String(path.reason))?.[1]);
       assert.ok(pid > 1, String(path.reason));
       const since = cli.events.length;
@@ -149,12 +146,12 @@ describe('port-linker --data-path openssh against a real sshd', () => {
       );
       assert.match(String(back.reason), /ControlMaster exited/);
       await waitFor(
-        async () => (await listenerOwner(port, cli)) === 'port-linker',
+        async () => (await listenerOwner(port, cli.child.pid)) === 'port-linker',
         'port-linker to listen again',
         10_000,
       ).catch(async (err) => {
         throw new Error(
-          `${err.message}; owner now: ${await listenerOwner(port, cli)}; events: ${JSON.stringify(cli.events.slice(since))}; stderr: ${cli.stderr.slice(-1500)}`,
+          `${err.message}; owner now: ${await listenerOwner(port, cli.child.pid)}; events: ${JSON.stringify(cli.events.slice(since))}; stderr: ${cli.stderr.slice(-1500)}`,
         );
       });
       assert.equal(await echoHash(port, data), want);
@@ -164,7 +161,7 @@ describe('port-linker --data-path openssh against a real sshd', () => {
         15_000,
       );
       await waitFor(
-        async () => (await listenerOwner(port, cli)) === 'ssh',
+        async () => (await listenerOwner(port, cli.child.pid)) === 'ssh',
         'the new master to hold the listener',
         10_000,
       );

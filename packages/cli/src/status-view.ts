@@ -45,8 +45,9 @@ export function renderTable(forwards: readonly ForwardRow[], color: boolean): st
       [f.spec.label, f.spec.process ? (f.spec.label ? `(${f.spec.process})` : f.spec.process) : '']
         .filter(Boolean)
         .join(' ') || (f.spec.origin === 'explicit' ? '-L' : ''),
-      `${f.stats.open}/${f.stats.total}`,
-      `${formatBytes(f.stats.bytesIn)} / ${formatBytes(f.stats.bytesOut)}`,
+      // a plane (OpenSSH's ControlMaster) carries the bytes: nothing is counted here
+      f.plane ? `via ${f.plane}` : `${f.stats.open}/${f.stats.total}`,
+      f.plane ? 'not counted' : `${formatBytes(f.stats.bytesIn)} / ${formatBytes(f.stats.bytesOut)}`,
     ]);
   const head = [...(byHost ? ['host'] : []), 'proto', 'remote', 'local', 'process', 'conns', 'in / out'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

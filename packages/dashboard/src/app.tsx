@@ -128,6 +128,10 @@ function copy(text: string, done: (msg: string) => void): void {
   );
 }
 
+const planeName = (plane: string) => (plane === 'openssh' ? 'OpenSSH' : plane);
+const planeTitle = (plane: string) =>
+  `${planeName(plane)}'s client carries these connections (data path ${plane}): port-linker does not see their bytes`;
+
 function ForwardRowView({ f, act, say }: { f: ForwardRow; act: Actions; say: (m: string) => void }) {
   const path = `/v1/hosts/${encodeURIComponent(f.host)}/forwards/${encodeURIComponent(f.key)}`;
   const local = f.link ? (
@@ -148,11 +152,11 @@ function ForwardRowView({ f, act, say }: { f: ForwardRow; act: Actions; say: (m:
       </td>
       <td data-label="Process">{f.process || '–'}</td>
       <td data-label="Label">{f.label || '–'}</td>
-      <td data-label="Connections" title={`${f.total} in all`}>
-        {f.running ? `${f.open} / ${f.total}` : 'stopped'}
+      <td data-label="Connections" title={f.plane ? planeTitle(f.plane) : `${f.total} in all`}>
+        {!f.running ? 'stopped' : f.plane ? `via ${planeName(f.plane)}` : `${f.open} / ${f.total}`}
       </td>
-      <td data-label="In / out">
-        {formatBytes(f.bytesIn)} / {formatBytes(f.bytesOut)}
+      <td data-label="In / out" title={f.plane ? planeTitle(f.plane) : undefined}>
+        {f.plane ? 'not counted' : `${formatBytes(f.bytesIn)} / ${formatBytes(f.bytesOut)}`}
       </td>
       <td data-label="Traffic">
         <Sparkline values={traffic.rates(f.id)} />

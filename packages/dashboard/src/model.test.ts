@@ -71,6 +71,21 @@ describe('dashboard model', () => {
     assert.equal(v6[0]?.remote, '[::1]:1');
   });
 
+  test('a forward carried by OpenSSH keeps its plane on the row (the page says "not counted", not 0 B)', () => {
+    const rows = forwardRows({
+      version: '',
+      hosts: [host('a', [{ ...forward(8080), plane: 'openssh' }, forward(3000)])],
+      leases: [],
+    });
+    assert.deepEqual(
+      rows.map((r) => [r.localPort, r.plane]),
+      [
+        [3000, undefined],
+        [8080, 'openssh'],
+      ],
+    );
+  });
+
   test('a forward bound to another local address links to that address', () => {
     const f = { ...forward(8080), addresses: ['127.0.0.2'] };
     const rows = forwardRows({ version: '', hosts: [host('a', [f])], leases: [] });

@@ -17,6 +17,8 @@ export interface ForwardView {
   localPort: number;
   addresses: string[];
   stats: { open: number; total: number; failed: number; bytesIn: number; bytesOut: number };
+  /** The plane carrying its connections (`openssh`): then nothing is counted. */
+  plane?: string;
 }
 
 export interface HostView {
@@ -65,6 +67,8 @@ export interface ForwardRow {
   total: number;
   bytesIn: number;
   bytesOut: number;
+  /** Carried by a plane outside port-linker (`openssh`): the counters stay 0 and the page says so. */
+  plane?: string;
   /** http://localhost:PORT/ for TCP (the link the row opens and copies). */
   link?: string;
 }
@@ -95,6 +99,7 @@ export function forwardRows(state: DashboardState): ForwardRow[] {
         total: f.stats.total,
         bytesIn: f.stats.bytesIn,
         bytesOut: f.stats.bytesOut,
+        ...(f.plane ? { plane: f.plane } : {}),
         ...(f.spec.protocol === 'tcp' ? { link: `http://${host}:${f.localPort}/` } : {}),
       });
     }

@@ -24,8 +24,8 @@ export interface ProbeTimes {
 
 /** The outcome: a connected direct session to use (or close), or why SSH channels carry the data. */
 export type ProbeResult =
-  | { kind: 'direct'; session: MuxSession; target: DirectTarget; reason: string; rtt: ProbeTimes }
-  | { kind: 'ssh'; reason: string; rtt: ProbeTimes };
+  | { kind: 'direct'; session: MuxSession; target: DirectTarget; reason: string; rtt: ProbeTimes; echoPort: number }
+  | { kind: 'ssh'; reason: string; rtt: ProbeTimes; echoPort?: number };
 
 /** How long the agent has to answer DataPathRequest, and the TLS connect to finish. */
 const OFFER_TIMEOUT_MS = 5000;
@@ -45,11 +45,11 @@ export async function probeDataPath(
   mode: 'auto' | 'direct',
   ownPort: (port: number) => void = () => {},
 ): Promise<ProbeResult> {
-  const none = (reason: string, rtt: ProbeTimes = {}): ProbeResult => ({ kind: 'ssh', reason, rtt });
+  const before = (reason: string): ProbeResult => ({ kind: 'ssh', reason, rtt: {} });
   if (!link.info?.capabilities.includes('datapath'))
-    return none('the agent has no direct data path (agentless, or an older agent)');
+    return before('the agent has no direct data path (agentless, or an older agent)');
   const address = conn.remoteAddress;
-  if (!address) return none('SSH goes through a jump host or ProxyCommand: no direct route to the agent');
+  if (!address) return before('SSH goes through a jump host or ProxyCommand: no direct route to the agent');
   // every offer's ports are the agent's own, a late one's too (the link may stall after the request: the agent's
   // listeners then exist, and its scans would otherwise mirror them)
   link.on('message', (m: Message) => {
@@ -58,14 +58,16 @@ export async function probeDataPath(
     ownPort(m.echoPort);
   });
   const offer = await requestOffer(link);
-  if (!offer) return none(`the agent did not offer a listener within ${OFFER_TIMEOUT_MS / 1000} s`);
-  if (offer.port === 0) return none(`the agent cannot listen: ${offer.reason}`);
+  if (!offer) return before(`the agent did not offer a listener within ${OFFER_TIMEOUT_MS / 1000} s`);
+  if (offer.port === 0) return before(`the agent cannot listen: ${offer.reason}`);
+  const { echoPort } = offer;
+  const none = (reason: string, rtt: ProbeTimes = {}): ProbeResult => ({ kind: 'ssh', reason, rtt, echoPort });
   let sshRtt: number | undefined;
   try {
     sshRtt = await echoRoundTrip(await conn.forwardOut('127.0.0.1', offer.echoPort));
   } catch (err) {
     if ((err as { reason?: string }).reason === 'administratively prohibited')
-      return none('the server forbids TCP forwarding (AllowTcpForwarding): the agent will not dial for it');
+      return before('the server forbids TCP forwarding (AllowTcpForwarding): the agent will not dial for it');
   }
   const target = { address, port: offer.port, key: offer.key };
   let session: MuxSession;
@@ -90,14 +92,14 @@ export async function probeDataPath(
     session.close();
     return none('measured: a round trip through SSH is shorter', rtt);
   }
-  return { kind: 'direct', session, target, reason: `TLS 1.3 to ${address}:${offer.port}`, rtt };
+  return { kind: 'direct', session, target, reason: `TLS 1.3 to ${address}:${offer.port}`, rtt, echoPort };
 }
 
 /**
  * Median of ECHO_ROUNDS 64-byte round trips through `stream` (to the agent's echo), in ms; the stream is closed after.
  * Rejects when the echo does not come back within 2 s.
  */
-async function echoRoundTrip(stream: Duplex): Promise<number> {
+export async function echoRoundTrip(stream: Duplex): Promise<number> {
   const payload = Buffer.alloc(64, 0x2a);
   const times: number[] = [];
   try {

@@ -1,4 +1,5 @@
 export {
+  echoRoundTrip,
   type ProbeConnection,
   type ProbeLink,
   type ProbeResult,

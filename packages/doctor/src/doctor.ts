@@ -1,9 +1,9 @@
 import { probeDataPath } from '@port-linker/datapath';
 import { AgentArtifacts, type AgentLink, type DeployResult } from '@port-linker/deploy';
 import type { PortAttributes } from '@port-linker/forward';
-import type { SshCliOptions, SshConnection } from '@port-linker/ssh';
+import type { ResolvedHost, SshCliOptions, SshConnection } from '@port-linker/ssh';
 import { deployForDoctor, deployOutcome, tryTransport } from './agent-transports.ts';
-import { dataPathOutcome } from './data-path-step.ts';
+import { dataPathOutcome, opensshRoundTrip } from './data-path-step.ts';
 import { dnsStep, indirectRoute } from './dns-lookup.ts';
 import { opensshPlaneOutcome } from './openssh-plane-step.ts';
 import { endToEnd, remotePortFacts, socketsOn } from './port-evidence.ts';
@@ -122,7 +122,7 @@ export async function runDoctor(o: DoctorOptions): Promise<StepResult[]> {
     if (!conn) {
       for (const name of rest.slice(5)) await r.run(name, moot('not logged in'));
     } else {
-      await afterLogin(r, conn, o);
+      await afterLogin(r, conn, o, host);
     }
   } finally {
     conn?.close();
@@ -134,7 +134,7 @@ export async function runDoctor(o: DoctorOptions): Promise<StepResult[]> {
 }
 
 /** The steps that need a logged-in connection. */
-async function afterLogin(r: StepRunner, conn: SshConnection, o: DoctorOptions): Promise<void> {
+async function afterLogin(r: StepRunner, conn: SshConnection, o: DoctorOptions, host: ResolvedHost): Promise<void> {
   await r.run('tcp forwarding', () => tcpForwardingStep(conn));
   const artifacts = new AgentArtifacts(o.agentArtifacts);
   let facts: Awaited<ReturnType<typeof probeFacts>> | undefined;
@@ -164,7 +164,7 @@ async function afterLogin(r: StepRunner, conn: SshConnection, o: DoctorOptions):
   const links: AgentLink[] = [];
   try {
     if (o.port !== undefined) await portSteps(r, conn, o, o.port, deployed, links);
-    else await transportSteps(r, conn, deployed, links);
+    else await transportSteps(r, conn, deployed, links, host);
   } finally {
     await Promise.all(links.map((l) => l.close().catch(() => {})));
   }
@@ -175,6 +175,7 @@ async function transportSteps(
   conn: SshConnection,
   deployed: DeployResult | undefined,
   links: AgentLink[],
+  host: ResolvedHost,
 ) {
   let stdio: AgentLink | undefined;
   for (const kind of ['stdio', 'tcp', 'quic'] as const) {
@@ -194,7 +195,9 @@ async function transportSteps(
   });
   await r.run('data path', async () => {
     if (!stdio?.info) return skip('no agent link');
-    return dataPathOutcome(await probeDataPath(conn, stdio, 'auto'));
+    const probe = await probeDataPath(conn, stdio, 'auto');
+    const openssh = probe.echoPort === undefined ? undefined : await opensshRoundTrip(host, probe.echoPort);
+    return dataPathOutcome(probe, openssh);
   });
 }
 

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { ResolvedHost } from '@port-linker/ssh';
@@ -201,6 +202,23 @@ export class OpenSshMaster extends EventEmitter<MasterEvents> {
     return this.#mux.closeForward(f);
   }
 
+  /**
+   * A connection through the master to `host:port` on the remote (the data path probe's echo): a forward on a free
+   * loopback port, connected once, then closed again (the connection goes on).
+   */
+  async connectThrough(host: string, port: number): Promise<Socket> {
+    const listenPort = await freeLoopbackPort();
+    const f = { listenHost: '127.0.0.1', listenPort, connectHost: host, connectPort: port };
+    await this.openForward(f);
+    try {
+      return await new Promise<Socket>((resolve, reject) => {
+        const s = connect(listenPort, '127.0.0.1', () => resolve(s)).once('error', reject);
+      });
+    } finally {
+      await this.closeForward(f).catch(() => {});
+    }
+  }
+
   /** Ends the master (its forwards' listeners and connections with it) and waits for it to exit. */
   async stop(): Promise<void> {
     if (this.#exited) return;
@@ -209,4 +227,15 @@ export class OpenSshMaster extends EventEmitter<MasterEvents> {
     await this.#exit;
     clearTimeout(late);
   }
+}
+
+/** A loopback port nobody listens on just now (the kernel's pick). */
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }

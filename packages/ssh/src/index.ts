@@ -1,3 +1,4 @@
+export { SSH2_WINDOW, windowForRoundTrip } from './channel-window.ts';
 export { type ConfigTraceEntry, traceConfig } from './config-evaluate.ts';
 export {
   type ResolvedHost,

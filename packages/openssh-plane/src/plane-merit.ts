@@ -1,0 +1,38 @@
+import { SSH2_WINDOW, windowForRoundTrip } from '@port-linker/ssh';
+
+/** Median 64-byte round trips to the agent's loopback echo, in ms, through each path measured. */
+export interface PathTimes {
+  ssh?: number;
+  direct?: number;
+  openssh?: number;
+}
+
+/** Whether `--data-path auto` hands a host's TCP forwards to the OpenSSH plane, and why (for the data_path event). */
+export type OpenSshMerit = { take: true; reason: string } | { take: false; reason: string };
+
+const ms = (v: number) => `${v.toFixed(2)} ms`;
+
+/**
+ * `auto`'s rule for the OpenSSH plane, given what the probe measured and the path it chose without it (`chosen`):
+ * OpenSSH wins when its round trip is the shorter one, except on a long round trip, where port-linker's own SSH
+ * channels open a wider receive window than OpenSSH's fixed 2 MiB (packages/ssh/src/channel-window.ts: on the 50 ms
+ * WAN row that is 1.4x OpenSSH's download) and so keep the forwards.
+ */
+export function opensshMerit(times: PathTimes, chosen: 'ssh' | 'direct'): OpenSshMerit {
+  const base = chosen === 'direct' ? times.direct : times.ssh;
+  if (times.openssh === undefined) return { take: false, reason: 'no round trip through OpenSSH measured' };
+  if (times.ssh !== undefined && windowForRoundTrip(times.ssh) > SSH2_WINDOW)
+    return {
+      take: false,
+      reason: `a ${ms(times.ssh)} round trip: port-linker's SSH channels open a ${Math.round(windowForRoundTrip(times.ssh) / 2 ** 20)} MiB window, OpenSSH's stays at 2 MiB`,
+    };
+  if (base !== undefined && times.openssh >= base)
+    return {
+      take: false,
+      reason: `measured: a round trip through ${chosen === 'direct' ? 'the direct path' : 'SSH channels'} is as short`,
+    };
+  return {
+    take: true,
+    reason: `measured: a round trip through OpenSSH ${ms(times.openssh)}${base !== undefined ? ` vs ${ms(base)} through ${chosen === 'direct' ? 'the direct path' : 'SSH channels'}` : ''}`,
+  };
+}

@@ -1,0 +1,9 @@
+import { run } from '../harness/index.ts';
+
+/** Who listens on 127.0.0.1:port here: `port-linker` (the process `pid`), another command's name (`ssh`), or ''. */
+export async function listenerOwner(port: number, pid: number | undefined): Promise<string> {
+  const out = (await run(['ss', '-Hltnp', `sport = :${port}`])).stdout;
+  const m = /users:\(\("([^"]+)",pid=(\d+)/.exec(out);
+  if (!m) return '';
+  return Number(m[2]) === pid ? 'port-linker' : (m[1] as string);
+}
