@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { descendants } from '../../test/harness/process-tree.ts';
 import { oneConnection } from '../bench/net-probe.ts';
 
 /** Polls `check` every 20 ms until it holds; resolves with the ms it took, rejects after `timeoutMs`. */
@@ -29,17 +30,22 @@ export function rssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : Number.NaN;
 }
 
-/** TCP sockets in LISTEN state that `pid` owns (on this machine's network namespace). */
+/** TCP sockets in LISTEN state that `pid` or its child processes own (on this machine's network namespace). */
 export function listenerCount(pid: number): number {
   return listeners(pid).length;
 }
 
-/** The local addresses (`127.0.0.1:8080`) of the TCP sockets in LISTEN state that `pid` owns, sorted. */
+/**
+ * The local addresses (`127.0.0.1:8080`) of the TCP sockets in LISTEN state that `pid` owns, sorted: its child
+ * processes' too (the OpenSSH ControlMaster of `--data-path openssh`/auto holds the listeners of the forwards it
+ * carries).
+ */
 export function listeners(pid: number): string[] {
   const out = execFileSync('ss', ['-Hltnp'], { encoding: 'utf8' });
+  const owners = [pid, ...descendants(pid)].map((p) => `pid=${p},`);
   return out
     .split('\n')
-    .filter((l) => l.includes(`pid=${pid},`))
+    .filter((l) => owners.some((o) => l.includes(o)))
     .map((l) => l.trim().split(/\s+/)[3] ?? '?')
     .sort();
 }

@@ -1,5 +1,5 @@
 import { echoRoundTrip, type ProbeResult } from '@port-linker/datapath';
-import { masterTarget, OpenSshMaster, opensshMerit } from '@port-linker/openssh-plane';
+import { longRoundTrip, masterTarget, OpenSshMaster, opensshMerit } from '@port-linker/openssh-plane';
 import type { ResolvedHost } from '@port-linker/ssh';
 import { pass, type StepOutcome } from './step-result.ts';
 
@@ -34,7 +34,8 @@ export async function opensshRoundTrip(host: ResolvedHost, echoPort: number): Pr
  */
 export function dataPathOutcome(r: ProbeResult, openssh?: number | string): StepOutcome {
   const times = { ...r.rtt, ...(typeof openssh === 'number' ? { openssh } : {}) };
-  const merit = typeof openssh === 'number' ? opensshMerit(times, r.kind) : undefined;
+  const long = longRoundTrip(r.rtt);
+  const merit = typeof openssh === 'number' || long ? opensshMerit(times, r.kind) : undefined;
   if (r.kind === 'direct') r.session.close();
   const measured = [
     `SSH ${ms(r.rtt.ssh)}`,
@@ -42,7 +43,11 @@ export function dataPathOutcome(r: ProbeResult, openssh?: number | string): Step
     ...(typeof openssh === 'number' ? [`OpenSSH ${ms(openssh)}`] : []),
   ].join(', ');
   if (merit?.take) return pass(`auto would use OpenSSH (${merit.reason}): 64 B round trips ${measured}`);
-  const notOpenSsh = openssh === undefined ? '' : `; not OpenSSH: ${merit ? merit.reason : openssh}`;
+  const notOpenSsh = merit
+    ? `; not OpenSSH: ${merit.reason}`
+    : openssh === undefined
+      ? ''
+      : `; not OpenSSH: ${openssh}`;
   if (r.kind === 'direct')
     return pass(`auto would use direct (${r.reason}${notOpenSsh}): 64 B round trips ${measured}`);
   const times_ = r.rtt.direct !== undefined || typeof openssh === 'number' ? ` (${measured})` : '';

@@ -1,6 +1,7 @@
 import { probeDataPath } from '@port-linker/datapath';
 import { AgentArtifacts, type AgentLink, type DeployResult } from '@port-linker/deploy';
 import type { PortAttributes } from '@port-linker/forward';
+import { longRoundTrip } from '@port-linker/openssh-plane';
 import type { ResolvedHost, SshCliOptions, SshConnection } from '@port-linker/ssh';
 import { deployForDoctor, deployOutcome, tryTransport } from './agent-transports.ts';
 import { dataPathOutcome, opensshRoundTrip } from './data-path-step.ts';
@@ -196,7 +197,8 @@ async function transportSteps(
   await r.run('data path', async () => {
     if (!stdio?.info) return skip('no agent link');
     const probe = await probeDataPath(conn, stdio, 'auto');
-    const openssh = probe.echoPort === undefined ? undefined : await opensshRoundTrip(host, probe.echoPort);
+    const measurable = probe.echoPort !== undefined && !longRoundTrip(probe.rtt);
+    const openssh = measurable ? await opensshRoundTrip(host, probe.echoPort as number) : undefined;
     return dataPathOutcome(probe, openssh);
   });
 }

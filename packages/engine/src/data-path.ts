@@ -1,7 +1,7 @@
 import { connectDirect, type DirectTarget, type MuxSession, probeDataPath } from '@port-linker/datapath';
 import type { AgentLink } from '@port-linker/deploy';
 import type { Dialer } from '@port-linker/forward';
-import { type OpenSshMerit, opensshMerit, type PathTimes } from '@port-linker/openssh-plane';
+import { longRoundTrip, type OpenSshMerit, opensshMerit, type PathTimes } from '@port-linker/openssh-plane';
 import type { SshConnection } from '@port-linker/ssh';
 import type { HostEmitter } from './events.ts';
 import type { OpenSshDataPlane, RttFields } from './openssh-data-plane.ts';
@@ -121,7 +121,9 @@ export class DataPath {
     }
     const times: PathTimes = { ...result.rtt };
     let merit: OpenSshMerit | undefined;
-    if (this.#openssh && result.echoPort !== undefined) {
+    const long = longRoundTrip(times);
+    if (this.#openssh && long) merit = { take: false, reason: long };
+    else if (this.#openssh && result.echoPort !== undefined) {
       const rtt = await this.#openssh.measure(result.echoPort);
       if (typeof rtt === 'number') times.openssh = rtt;
       merit = typeof rtt === 'number' ? opensshMerit(times, result.kind) : { take: false, reason: rtt };

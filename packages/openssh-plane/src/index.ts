@@ -8,4 +8,4 @@ export {
   OpenSshMaster,
 } from './master-process.ts';
 export { MuxClient, type MuxForward, MuxRefused } from './mux-client.ts';
-export { type OpenSshMerit, opensshMerit, type PathTimes } from './plane-merit.ts';
+export { longRoundTrip, type OpenSshMerit, opensshMerit, type PathTimes } from './plane-merit.ts';

@@ -19,20 +19,25 @@ const ms = (v: number) => `${v.toFixed(2)} ms`;
  * WAN row that is 1.4x OpenSSH's download) and so keep the forwards.
  */
 export function opensshMerit(times: PathTimes, chosen: 'ssh' | 'direct'): OpenSshMerit {
+  const long = longRoundTrip(times);
+  if (long) return { take: false, reason: long };
   const base = chosen === 'direct' ? times.direct : times.ssh;
+  const via = chosen === 'direct' ? 'the direct path' : 'SSH channels';
   if (times.openssh === undefined) return { take: false, reason: 'no round trip through OpenSSH measured' };
-  if (times.ssh !== undefined && windowForRoundTrip(times.ssh) > SSH2_WINDOW)
-    return {
-      take: false,
-      reason: `a ${ms(times.ssh)} round trip: port-linker's SSH channels open a ${Math.round(windowForRoundTrip(times.ssh) / 2 ** 20)} MiB window, OpenSSH's stays at 2 MiB`,
-    };
   if (base !== undefined && times.openssh >= base)
-    return {
-      take: false,
-      reason: `measured: a round trip through ${chosen === 'direct' ? 'the direct path' : 'SSH channels'} is as short`,
-    };
+    return { take: false, reason: `measured: a round trip through ${via} is as short` };
   return {
     take: true,
-    reason: `measured: a round trip through OpenSSH ${ms(times.openssh)}${base !== undefined ? ` vs ${ms(base)} through ${chosen === 'direct' ? 'the direct path' : 'SSH channels'}` : ''}`,
+    reason: `measured: a round trip through OpenSSH ${ms(times.openssh)}${base !== undefined ? ` vs ${ms(base)} through ${via}` : ''}`,
   };
+}
+
+/**
+ * Why the link is too long for the OpenSSH plane whatever it measures (then it need not be started to be timed), or
+ * undefined.
+ */
+export function longRoundTrip(times: PathTimes): string | undefined {
+  if (times.ssh === undefined || windowForRoundTrip(times.ssh) <= SSH2_WINDOW) return undefined;
+  const mib = Math.round(windowForRoundTrip(times.ssh) / 2 ** 20);
+  return `a ${ms(times.ssh)} round trip: port-linker's SSH channels open a ${mib} MiB window, OpenSSH's stays at 2 MiB`;
 }
