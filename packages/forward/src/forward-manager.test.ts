@@ -348,6 +348,26 @@ describe('ForwardManager with a plane holding the listeners', () => {
     await m.close();
   });
 
+  test('a plane let go while it still runs (auto chose another path): its ports come back here, the same numbers', async () => {
+    const m = new ForwardManager({ conflict: 'remap' });
+    m.setDialer(dialTcp);
+    const port = await freePort();
+    await m.sync([spec(port)]);
+    const { plane, log, servers } = fakePlane();
+    await m.setPlane(plane);
+    const events: string[] = [];
+    m.on('forward_added', (e) => events.push(`added ${e.local_port}`));
+    m.on('forward_removed', (e) => events.push(`removed ${e.local_port}`));
+    await m.setPlane(undefined);
+    assert.deepEqual(log, [`open 127.0.0.1:${port}->127.0.0.1:${echoPort}`, `close 127.0.0.1:${port}`]);
+    assert.equal(servers.size, 0);
+    assert.deepEqual(events, [], 'the forward did not change: no events');
+    assert.equal(m.list()[0]?.plane, undefined);
+    assert.equal(m.localPortOf(spec(port).key), port);
+    assert.deepEqual(await roundTrip(port, Buffer.from('back')), Buffer.from('back'));
+    await m.close();
+  });
+
   test('a forward added while the plane is set goes to the plane; removed, the plane is told', async () => {
     const m = new ForwardManager({ conflict: 'remap' });
     m.setDialer(dialTcp);

@@ -364,6 +364,9 @@ export class ForwardManager extends EventEmitter<ForwardManagerEvents> {
     for (const f of [...this.#active.values()]) {
       if (this.#closed) return;
       if (!(f instanceof PlaneForward)) continue;
+      // a plane let go while it runs (auto chose another path) still holds the ports: it lets them go first (a gone
+      // plane refuses at once)
+      await Promise.all(f.listeners.map((l) => f.plane.close(l).catch(() => {})));
       const servers: Server[] = [];
       for (const address of f.addresses) {
         try {

@@ -8,6 +8,7 @@ import type { ResolvedHost } from './config-resolve.ts';
 import { SshConnection } from './connection.ts';
 import { AuthError, ChannelError, ConnectError, HostKeyError, hostLabel } from './errors.ts';
 import { HostKeyVerifier } from './host-key-verify.ts';
+import { keepaliveOnTraffic } from './keepalive-traffic.ts';
 import { askpassProgram, type Prompter, runAskpass } from './prompt.ts';
 import { type LogFn, silentLog } from './ssh-log.ts';
 import { nativeCryptoAvailable, orderHostKeyAlgorithms } from './ssh2-algorithms.ts';
@@ -285,6 +286,7 @@ async function establish(
       ready = true;
       options.observe?.authenticated?.(auth.tried.at(-1) ?? 'none');
       poolCipherPackets(client);
+      if (!keepaliveOnTraffic(client, sock)) log('debug', 'ssh2 has no _resetKA: keepalives count their replies only');
       resolve(new SshConnection(host, client, jumps, log, (sock as Partial<Socket>).remoteAddress, sock));
     });
   });

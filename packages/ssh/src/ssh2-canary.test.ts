@@ -1,4 +1,4 @@
-// Canary for the ssh2 internals listed in docs/vendor-patches.md (rows S1-S7): fails with a clear message when the
+// Canary for the ssh2 internals listed in docs/vendor-patches.md (rows S1-S8): fails with a clear message when the
 // installed ssh2 is not the version those rows were checked against, or when one of the shapes they rely on changed.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -163,6 +163,12 @@ test('S6: Channel.prototype.destroy is the text channel-destroy.ts replaces', ()
   );
   const other = Object.create({ destroy() {} });
   assert.equal(quietChannelDestroy(other as ClientChannel), false, 'another destroy() must be left alone');
+});
+
+test('S8: lib/client.js keeps its keepalive reset as client._resetKA, and only replies call it', () => {
+  const code = squeeze(source('client.js'));
+  row('S8', code.includes('this._resetKA=resetKA;'), 'client.js no longer sets this._resetKA');
+  row('S8', code.includes('callbacks.push(resetKA);proto.ping();'), 'a keepalive no longer waits for its reply');
 });
 
 describe('S4-S7 on real connections to an in-process ssh2 server', () => {
