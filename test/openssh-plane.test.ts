@@ -89,6 +89,21 @@ describe('OpenSSH ControlMaster data plane against a real sshd', () => {
     );
   });
 
+  test('a start that cannot reach the server is given up at once when aborted (a host stopping during an outage)', async () => {
+    await host.linkDown();
+    try {
+      const abort = new AbortController();
+      const t0 = performance.now();
+      const starting = OpenSshMaster.start(target, { signal: abort.signal });
+      setTimeout(() => abort.abort(), 500);
+      await assert.rejects(starting, /ssh ControlMaster: start given up \(stopping\)/);
+      const ms = performance.now() - t0;
+      assert.ok(ms < 5000, `gave up after ${Math.round(ms)} ms (connectTimeout is ${target.connectTimeout} s)`);
+    } finally {
+      await host.linkUp();
+    }
+  });
+
   test('the master killed: an exit event, and its forwards are gone', async () => {
     const echo = await host.serve('tcp-echo', 0, '127.0.0.1');
     const master = await OpenSshMaster.start(target);

@@ -35,6 +35,8 @@ export class OpenSshDataPlane {
   /** The forwards are to go to the master (restarts included). */
   #engaged = false;
   #stopped = false;
+  /** Aborted by stop(): a master still logging in is given up rather than waited for. */
+  readonly #stopping = new AbortController();
   #restarts = 0;
   #restartTimer: NodeJS.Timeout | undefined;
 
@@ -110,7 +112,10 @@ export class OpenSshDataPlane {
     if (typeof target === 'string') return target;
     let master: OpenSshMaster;
     try {
-      master = await OpenSshMaster.start(target, { log: (level, msg) => this.#deps.log.log(level, msg) });
+      master = await OpenSshMaster.start(target, {
+        log: (level, msg) => this.#deps.log.log(level, msg),
+        signal: this.#stopping.signal,
+      });
     } catch (err) {
       return (err as Error).message;
     }
@@ -170,6 +175,7 @@ export class OpenSshDataPlane {
   /** Ends the master (the host stops). */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#stopping.abort();
     clearTimeout(this.#restartTimer);
     await this.#starting;
     await this.#master?.stop();

@@ -31,6 +31,8 @@ export interface MasterTarget {
 export interface MasterOptions {
   /** The ssh binary (default: `ssh` on PATH). */
   sshPath?: string;
+  /** Aborted: a start still logging in is given up (the child killed), and rejects. */
+  signal?: AbortSignal;
   log?: (level: 'warn' | 'info' | 'debug', msg: string) => void;
 }
 
@@ -160,17 +162,19 @@ export class OpenSshMaster extends EventEmitter<MasterEvents> {
     });
     const mux = new MuxClient(controlPath);
     const deadline = Date.now() + target.connectTimeout * 1000 + 5000;
+    const giveUp = async (why: string): Promise<never> => {
+      child.kill('SIGKILL');
+      await exit;
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`ssh ControlMaster: ${why}`);
+    };
     for (;;) {
       if (exitWhy !== undefined) {
         rmSync(dir, { recursive: true, force: true });
         throw new Error(`ssh ControlMaster: ${exitWhy}`);
       }
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        await exit;
-        rmSync(dir, { recursive: true, force: true });
-        throw new Error(`ssh ControlMaster: not ready within ${target.connectTimeout + 5} s`);
-      }
+      if (options.signal?.aborted) await giveUp('start given up (stopping)');
+      if (Date.now() > deadline) await giveUp(`not ready within ${target.connectTimeout + 5} s`);
       const up = await mux.alive(1000).then(
         () => true,
         () => false,
