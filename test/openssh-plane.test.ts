@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { type MasterTarget, MuxRefused, OpenSshMaster } from '@port-linker/openssh-plane';
 import { RemoteHost, waitFor } from './harness/index.ts';
 import { CliProcess } from './support/cli-process.ts';
-import { listenerOwner } from './support/listener-owner.ts';
+import { listenerOwner, listenersOf } from './support/listener-owner.ts';
 import { canConnect, echoHash } from './support/tcp-client.ts';
 
 /** A port free right now on 127.0.0.1. */
@@ -87,6 +87,28 @@ describe('OpenSSH ControlMaster data plane against a real sshd', () => {
       OpenSshMaster.start(other),
       /ssh ControlMaster: .*(Host key verification failed|No .* host key)/,
     );
+  });
+
+  test('300 forwards opened and closed at once: every one is opened, then every listener is gone', async () => {
+    const echo = await host.serve('tcp-echo', 0, '127.0.0.1');
+    const master = await OpenSshMaster.start(target);
+    try {
+      const ports = await Promise.all(Array.from({ length: 300 }, () => freePort()));
+      const fwds = [...new Set(ports)].map((port) => ({
+        listenHost: '127.0.0.1',
+        listenPort: port,
+        connectHost: '127.0.0.1',
+        connectPort: echo.port,
+      }));
+      await Promise.all(fwds.map((f) => master.openForward(f)));
+      const held = async () => (await listenersOf(master.pid)).length;
+      assert.equal(await held(), fwds.length);
+      await Promise.all(fwds.map((f) => master.closeForward(f)));
+      assert.equal(await held(), 0, 'listeners left in the master');
+    } finally {
+      await master.stop();
+      await echo.stop();
+    }
   });
 
   test('a start that cannot reach the server is given up at once when aborted (a host stopping during an outage)', async () => {

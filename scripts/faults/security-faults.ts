@@ -882,6 +882,14 @@ async function impostor(runs: number, ctx: FaultContext): Promise<RunResult[]> {
   copyFileSync(`${key}.pub`, `${genuine}.pub`);
   await run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'impostor', '-f', fake]);
   try {
+    // under auto the data path probe logs an OpenSSH ControlMaster in to the genuine server soon after the daemon's
+    // own login: both are done before the first swap (a login still in flight would be logged after the mark, as
+    // if the impostor had met it); without ssh on PATH there is one login only
+    await until(
+      async () => (rig.host.sshdLog().match(/Accepted publickey/g) ?? []).length >= 2,
+      'the ControlMaster login',
+      10_000,
+    ).catch(() => {});
     for (let i = 0; i < runs; i++) {
       out.push(await guarded(() => impostorRun(rig, { key, genuine, fake })));
       ctx.log(`impostor run ${i + 1}: ${out.at(-1)?.note}`);

@@ -7,3 +7,12 @@ export async function listenerOwner(port: number, pid: number | undefined): Prom
   if (!m) return '';
   return Number(m[2]) === pid ? 'port-linker' : (m[1] as string);
 }
+
+/** The local addresses of the TCP sockets in LISTEN state that `pid` owns here. */
+export async function listenersOf(pid: number): Promise<string[]> {
+  const out = (await run(['ss', '-Hltnp'])).stdout;
+  return out
+    .split('\n')
+    .filter((l) => l.includes(`pid=${pid},`))
+    .map((l) => l.trim().split(/\s+/)[3] ?? '?');
+}

@@ -16,6 +16,10 @@ export type { Level, SessionDeps, SessionLog, SessionStatus } from './session-de
 
 /** How long a health check waits for the server's answer before the link is declared dead. */
 const CHECK_TIMEOUT_MS = 3000;
+/** While the OpenSSH plane carries the forwards: a link silent this long is checked (see #watchPlane). */
+const PLANE_WATCH_MS = 2000;
+/** The same without an agent (the round trip then runs a process on the remote). */
+const PLANE_EXEC_WATCH_MS = 10_000;
 
 /**
  * One host, for the life of the process: connect, deploy and supervise the agent, turn its pushes
@@ -42,6 +46,8 @@ export class HostSession {
   #stallCheck: Promise<void> | undefined;
   /** The last link was dropped while the server took new connections: the next attempt goes without a backoff. */
   #reconnectNow = false;
+  /** When #watchPlane last ran `true` on the remote. */
+  #lastExecWatch = 0;
 
   /** `host` is the resolved ssh target; explicit forwards are parsed here (UsageError on junk). */
   constructor(cfg: HostOptions, host: ResolvedHost, deps: SessionDeps) {
@@ -139,6 +145,27 @@ export class HostSession {
     // the server answers a new connection: reconnect at once rather than after the first backoff
     if (verdict.serverReachable) this.#reconnectNow = true;
     conn.abandon(`${verdict.reason} after a ${trigger}`);
+  }
+
+  /**
+   * While OpenSSH's master holds the forwards, no connection opens a channel here, so a stalled open can no longer
+   * reveal a dead link (its keepalives would take ServerAliveInterval x CountMax): a link silent for PLANE_WATCH_MS
+   * gets a round trip, and one unanswered within CHECK_TIMEOUT_MS the full check, which drops a dead link, so the
+   * ports come back here (release) and the loop reconnects as on SSH channels.
+   */
+  async #watchPlane(conn: SshConnection): Promise<void> {
+    if (!this.#openssh?.carrying || this.#checking || conn.closed || conn.silentMs < PLANE_WATCH_MS) return;
+    // the round trip: the agent's Ping/Pong (no process on the remote); without an agent, a channel running `true`,
+    // which starts a process there, so at most every PLANE_EXEC_WATCH_MS
+    const agent = await this.#agent.ping(CHECK_TIMEOUT_MS);
+    if (agent === true) return;
+    if (agent === undefined) {
+      if (performance.now() - this.#lastExecWatch < PLANE_EXEC_WATCH_MS) return;
+      this.#lastExecWatch = performance.now();
+      if (await conn.checkAlive(CHECK_TIMEOUT_MS)) return;
+    }
+    if (!conn.closed)
+      await this.checkNow(`no answer over the link within ${CHECK_TIMEOUT_MS / 1000} s (OpenSSH data plane)`);
   }
 
   /** Connected straight to the server (no jump host or ProxyCommand): a TCP connect to it says it is reachable. */
@@ -242,11 +269,18 @@ export class HostSession {
           if (signal.aborted) resolve('stop');
           else signal.addEventListener('abort', () => resolve('stop'), { once: true });
         });
+        const watch = this.#openssh
+          ? setInterval(() => void this.#watchPlane(conn), PLANE_WATCH_MS).unref()
+          : undefined;
         const reason = await Promise.race([closed, stop]);
+        clearInterval(watch);
         manager.setDialer(undefined);
         this.#dataPath.detach();
         this.#remote.detach();
         if (signal.aborted) break;
+        // the master's connection went down with ours, or soon will: the ports come back here at once (bound while
+        // reconnecting, as every forward), and the next connect starts a new master
+        await this.#openssh?.release();
         await this.#agent.stop();
         this.#conn = undefined;
         log.warn(`disconnected from ${where}: ${reason}; local ports stay bound while reconnecting`);

@@ -57,6 +57,11 @@ export class OpenSshDataPlane {
     return this.#master && !this.#master.exited ? this.#master.pid : undefined;
   }
 
+  /** True while the master holds the forwards. */
+  get carrying(): boolean {
+    return this.#plane !== undefined;
+  }
+
   /** `--data-path openssh`, after each (re)connect of port-linker's own connection: engages the master. */
   attach(): Promise<void> {
     if (this.#mode !== 'openssh') return Promise.resolve();
@@ -83,7 +88,10 @@ export class OpenSshDataPlane {
     return this.#engage(reason, rtt);
   }
 
-  /** `auto` chose another path: the forwards come back here and the master ends. */
+  /**
+   * `auto` chose another path, or port-linker's own connection dropped (the master's is likely gone with it): the
+   * forwards come back here on the same ports and the master ends. The next attach/use starts a new one.
+   */
   async release(): Promise<void> {
     this.#engaged = false;
     clearTimeout(this.#restartTimer);

@@ -36,11 +36,14 @@ const REQUEST_TIMEOUT_MS = 5000;
 
 /**
  * Talks to one ControlMaster over its control socket. Each request is its own short connection (hello, request,
- * reply, close), as `ssh -O` does: a few hundred microseconds, and no state to lose when the master restarts.
+ * reply, close), as `ssh -O` does: a few hundred microseconds, and no state to lose when the master restarts. They go
+ * one at a time: the master's listen backlog is 64, and 500 forwards closed at once met EAGAIN on connect (their
+ * listeners then stayed in the master).
  */
 export class MuxClient {
   readonly socketPath: string;
   #nextId = 1;
+  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(socketPath: string) {
     this.socketPath = socketPath;
@@ -75,6 +78,12 @@ export class MuxClient {
   }
 
   #request(type: number, fields: MuxField[], timeoutMs = REQUEST_TIMEOUT_MS): Promise<MuxPacket> {
+    const run = this.#queue.then(() => this.#exchange(type, fields, timeoutMs));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  #exchange(type: number, fields: MuxField[], timeoutMs: number): Promise<MuxPacket> {
     const id = this.#nextId++;
     return new Promise<MuxPacket>((resolve, reject) => {
       const sock = connect(this.socketPath);
