@@ -178,19 +178,13 @@ export const WORKLOAD_FIGURES: Figure[] = WORKLOADS.flatMap((w) => [
 ]);
 
 /**
- * One tunnel per side and run, then each workload's client on this side against the server in the namespace, 1, 8
- * and 32 connections. OpenSSH: `ssh -N -L` x3. port-linker as it is used, `port-linker user@host` mirroring the
- * three ports (`--ports`: the same local port numbers as the -L side), measured after its data path is chosen (so
- * `--data-path auto` is the default's own choice, and the agent's scans share the machine).
+ * One tunnel per side and run (`ssh -N -L` x3 or `port-linker --no-auto -L` x3, after its data path is chosen), then
+ * each workload's client on this side against the server in the namespace, 1, 8 and 32 connections.
  */
 export async function workloadFigures(ctx: RowContext): Promise<Record<string, number>> {
   const servers = await workloadServers(ctx.host, ctx.log);
   const ports = [servers.postgres, servers.redis, servers.http];
-  const t = startTunnel(
-    ctx.side,
-    ctx.target,
-    ctx.side === 'port-linker' ? { auto: true, extra: ['--ports', ports.join(',')] } : { forwards: ports },
-  );
+  const t = startTunnel(ctx.side, ctx.target, { forwards: ports });
   try {
     await clientsReady(servers, t.dead);
     if (ctx.side === 'port-linker') ctx.log(`workloads: data path ${await waitDataPath(t)}`);

@@ -28,9 +28,9 @@ export async function opensshRoundTrip(host: ResolvedHost, echoPort: number): Pr
 }
 
 /**
- * The data path line: which way `--data-path auto` would carry forwarded TCP and why, with the measured round trips
- * (SSH channels, direct, and the OpenSSH plane when it could be measured: `openssh`, a number or why not). Never a
- * failure: SSH channels always work; the line says what the others would need when they are not taken.
+ * The data path line: which way `--data-path auto` would carry forwarded TCP and why, with the measured round trips,
+ * and what `--data-path openssh` would measure (`openssh`: its round trip, or why none), said as advice when it
+ * would be the shorter one (auto does not take it). Never a failure: SSH channels always work.
  */
 export function dataPathOutcome(r: ProbeResult, openssh?: number | string): StepOutcome {
   const times = { ...r.rtt, ...(typeof openssh === 'number' ? { openssh } : {}) };
@@ -42,14 +42,15 @@ export function dataPathOutcome(r: ProbeResult, openssh?: number | string): Step
     ...(r.rtt.direct !== undefined ? [`direct ${ms(r.rtt.direct)}`] : []),
     ...(typeof openssh === 'number' ? [`OpenSSH ${ms(openssh)}`] : []),
   ].join(', ');
-  if (merit?.take) return pass(`auto would use OpenSSH (${merit.reason}): 64 B round trips ${measured}`);
-  const notOpenSsh = merit
-    ? `; not OpenSSH: ${merit.reason}`
-    : openssh === undefined
-      ? ''
-      : `; not OpenSSH: ${openssh}`;
+  const opensshSays = merit?.take
+    ? `; --data-path openssh would be shorter (${merit.reason})`
+    : merit
+      ? `; not --data-path openssh: ${merit.reason}`
+      : openssh === undefined
+        ? ''
+        : `; --data-path openssh: ${openssh}`;
   if (r.kind === 'direct')
-    return pass(`auto would use direct (${r.reason}${notOpenSsh}): 64 B round trips ${measured}`);
+    return pass(`auto would use direct (${r.reason}${opensshSays}): 64 B round trips ${measured}`);
   const times_ = r.rtt.direct !== undefined || typeof openssh === 'number' ? ` (${measured})` : '';
-  return pass(`auto uses SSH channels: ${r.reason}${notOpenSsh}${times_}; --data-path direct|openssh forces another`);
+  return pass(`auto uses SSH channels: ${r.reason}${opensshSays}${times_}; --data-path direct|openssh forces another`);
 }

@@ -1,10 +1,8 @@
 import { connectDirect, type DirectTarget, type MuxSession, probeDataPath } from '@port-linker/datapath';
 import type { AgentLink } from '@port-linker/deploy';
 import type { Dialer } from '@port-linker/forward';
-import { longRoundTrip, type OpenSshMerit, opensshMerit, type PathTimes } from '@port-linker/openssh-plane';
 import type { SshConnection } from '@port-linker/ssh';
 import type { HostEmitter } from './events.ts';
-import type { OpenSshDataPlane, RttFields } from './openssh-data-plane.ts';
 import type { SessionDeps } from './session-deps.ts';
 
 /** `--data-path`: how forwarded TCP connections travel. */
@@ -40,13 +38,10 @@ export class DataPath {
   #generation = 0;
   /** The session whose silence is being watched. */
   #watching: MuxSession | undefined;
-  /** `auto` only: the OpenSSH plane, measured as a third candidate. */
-  readonly #openssh: OpenSshDataPlane | undefined;
 
   /**
    * `ownPort` learns the agent's listener port (never to be mirrored); `onStall` hears of a direct session that went
-   * silent under a new connection (the host checks its link); `openssh`, under `auto`, is measured too and takes the
-   * forwards when it wins (opensshMerit).
+   * silent under a new connection (the host checks its link).
    */
   constructor(
     mode: DataPathMode,
@@ -54,10 +49,8 @@ export class DataPath {
     emit: HostEmitter,
     ownPort: (port: number) => void,
     onStall: (why: string) => void = () => {},
-    openssh?: OpenSshDataPlane,
   ) {
     this.#mode = mode;
-    this.#openssh = mode === 'auto' ? openssh : undefined;
     this.#ownPort = ownPort;
     this.#deps = deps;
     this.#emit = emit;
@@ -106,42 +99,26 @@ export class DataPath {
     return this.#session !== undefined && !this.#session.closed;
   }
 
-  /**
-   * Sets the data path up over a started agent (no-op for `ssh`): the direct path, or under `auto` whichever of SSH
-   * channels, direct and the OpenSSH plane measured best; says the choice in a `data_path` event.
-   */
+  /** Sets the direct path up over a started agent (no-op for `ssh`); says the choice in a `data_path` event. */
   async attach(conn: SshConnection, link: AgentLink): Promise<void> {
     if (this.#mode === 'ssh') return;
     const generation = ++this.#generation;
     const result = await probeDataPath(conn, link, this.#mode, this.#ownPort);
-    const stale = () => generation !== this.#generation;
-    if (stale()) {
+    if (generation !== this.#generation) {
       if (result.kind === 'direct') result.session.close();
       return;
     }
-    const times: PathTimes = { ...result.rtt };
-    let merit: OpenSshMerit | undefined;
-    const long = longRoundTrip(times);
-    if (this.#openssh && long) merit = { take: false, reason: long };
-    else if (this.#openssh && result.echoPort !== undefined) {
-      const rtt = await this.#openssh.measure(result.echoPort);
-      if (typeof rtt === 'number') times.openssh = rtt;
-      merit = typeof rtt === 'number' ? opensshMerit(times, result.kind) : { take: false, reason: rtt };
-      if (stale()) {
-        if (result.kind === 'direct') result.session.close();
-        return;
-      }
-    }
-    if (merit?.take && this.#openssh) {
-      if (result.kind === 'direct') result.session.close();
-      return this.#openssh.use(merit.reason, rttFields(times));
-    }
-    void this.#openssh?.release();
     if (result.kind === 'direct') this.#use(result.session, result.target, generation);
-    const reason = merit ? `${result.reason}; not OpenSSH: ${merit.reason}` : result.reason;
-    this.#emit('data_path', { kind: result.kind, mode: this.#mode, reason, ...rttFields(times) });
+    const { direct, ssh } = result.rtt;
+    this.#emit('data_path', {
+      kind: result.kind,
+      mode: this.#mode,
+      reason: result.reason,
+      ...(direct !== undefined ? { rtt_direct_ms: round(direct) } : {}),
+      ...(ssh !== undefined ? { rtt_ssh_ms: round(ssh) } : {}),
+    });
     const level = result.kind === 'ssh' && this.#mode === 'direct' ? 'warn' : 'info';
-    this.#deps.log.log(level, `data path: ${result.kind} (${reason})`);
+    this.#deps.log.log(level, `data path: ${result.kind} (${result.reason})`);
   }
 
   /** Forget the direct session (the agent or the connection went): new connections use SSH. */
@@ -177,12 +154,4 @@ export class DataPath {
 
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
-}
-
-function rttFields(t: PathTimes): RttFields {
-  return {
-    ...(t.direct !== undefined ? { rtt_direct_ms: round(t.direct) } : {}),
-    ...(t.ssh !== undefined ? { rtt_ssh_ms: round(t.ssh) } : {}),
-    ...(t.openssh !== undefined ? { rtt_openssh_ms: round(t.openssh) } : {}),
-  };
 }

@@ -31,7 +31,6 @@ export interface EventFields {
     reason: string;
     rtt_direct_ms?: number;
     rtt_ssh_ms?: number;
-    rtt_openssh_ms?: number;
   };
   /** The forward manager's event, plus the first local address it listens on (127.0.0.1, or the host's own). */
   forward_added: ForwardAddedEvent & { local_addr: string };

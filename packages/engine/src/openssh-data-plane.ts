@@ -1,4 +1,3 @@
-import { echoRoundTrip } from '@port-linker/datapath';
 import type { ForwardPlane } from '@port-linker/forward';
 import { masterTarget, OpenSshMaster } from '@port-linker/openssh-plane';
 import type { ResolvedHost } from '@port-linker/ssh';
@@ -10,22 +9,15 @@ const RESTART_MS = 1000;
 /** Restarts in a row before the host stays on SSH channels until its next reconnect. */
 const MAX_RESTARTS = 4;
 
-/** The round trips a `data_path` event carries (ms). */
-export type RttFields = { rtt_direct_ms?: number; rtt_ssh_ms?: number; rtt_openssh_ms?: number };
-
 /**
  * OpenSSH's own client as this host's data plane for plain TCP forwards. One ControlMaster (`ssh -M -N`, key-only,
  * BatchMode) per host holds their listeners (MUX_C_OPEN_FWD), so a forwarded byte goes client -> ssh -> sshd as with
  * `ssh -L`, never through Node. The ForwardManager hands listeners to it and takes them back (same ports, SSH
  * channels of port-linker's own connection) when it exits; it is started again after a short backoff.
- *
- * `--data-path openssh` engages it after each connect (`attach`). Under `auto` the DataPath measures a round trip
- * through it (`measure`) and then engages it (`use`) or ends it (`release`). The choice and any fallback are
- * `data_path` events.
+ * `--data-path openssh` engages it after each connect (`attach`); the choice and any fallback are `data_path` events.
  */
 export class OpenSshDataPlane {
   readonly #host: ResolvedHost;
-  readonly #mode: 'openssh' | 'auto';
   readonly #deps: Pick<SessionDeps, 'log' | 'manager'>;
   readonly #emit: HostEmitter;
   #master: OpenSshMaster | undefined;
@@ -40,14 +32,8 @@ export class OpenSshDataPlane {
   #restarts = 0;
   #restartTimer: NodeJS.Timeout | undefined;
 
-  constructor(
-    host: ResolvedHost,
-    deps: Pick<SessionDeps, 'log' | 'manager'>,
-    emit: HostEmitter,
-    mode: 'openssh' | 'auto' = 'openssh',
-  ) {
+  constructor(host: ResolvedHost, deps: Pick<SessionDeps, 'log' | 'manager'>, emit: HostEmitter) {
     this.#host = host;
-    this.#mode = mode;
     this.#deps = deps;
     this.#emit = emit;
   }
@@ -64,33 +50,14 @@ export class OpenSshDataPlane {
 
   /** `--data-path openssh`, after each (re)connect of port-linker's own connection: engages the master. */
   attach(): Promise<void> {
-    if (this.#mode !== 'openssh') return Promise.resolve();
     this.#restarts = 0;
     this.#engaged = true;
     return this.#engage();
   }
 
-  /** `auto`: the median 64-byte round trip to the agent's echo through the master (started if none runs), or why not. */
-  async measure(echoPort: number): Promise<number | string> {
-    const master = await this.#ensureMaster();
-    if (typeof master === 'string') return master;
-    try {
-      return await echoRoundTrip(await master.connectThrough('127.0.0.1', echoPort));
-    } catch (err) {
-      return `no echo through the ControlMaster: ${(err as Error).message}`;
-    }
-  }
-
-  /** `auto` chose OpenSSH: the forwards go to the master; `reason` and `rtt` go into the data_path event. */
-  use(reason: string, rtt: RttFields): Promise<void> {
-    this.#restarts = 0;
-    this.#engaged = true;
-    return this.#engage(reason, rtt);
-  }
-
   /**
-   * `auto` chose another path, or port-linker's own connection dropped (the master's is likely gone with it): the
-   * forwards come back here on the same ports and the master ends. The next attach/use starts a new one.
+   * Port-linker's own connection dropped (the master's is likely gone with it): the forwards come back here on the
+   * same ports and the master ends. The next attach starts a new one.
    */
   async release(): Promise<void> {
     this.#engaged = false;
@@ -148,9 +115,9 @@ export class OpenSshDataPlane {
   }
 
   /** Hands the forwards to the master (started if needed) and says so. */
-  async #engage(reason?: string, rtt: RttFields = {}): Promise<void> {
+  async #engage(): Promise<void> {
     const master = await this.#ensureMaster();
-    if (typeof master === 'string') return this.#fallback(master, rtt);
+    if (typeof master === 'string') return this.#fallback(master);
     if (this.#stopped || !this.#engaged) return;
     if (!this.#plane) {
       const plane: ForwardPlane = {
@@ -161,22 +128,12 @@ export class OpenSshDataPlane {
       this.#plane = plane;
       await this.#deps.manager.setPlane(plane);
     }
-    this.#emit('data_path', {
-      kind: 'openssh',
-      mode: this.#mode,
-      reason: reason ?? `OpenSSH ControlMaster, pid ${master.pid}`,
-      ...rtt,
-    });
-    this.#deps.log.info(`data path: openssh (ControlMaster pid ${master.pid}${reason ? `; ${reason}` : ''})`);
+    this.#emit('data_path', { kind: 'openssh', mode: 'openssh', reason: `OpenSSH ControlMaster, pid ${master.pid}` });
+    this.#deps.log.info(`data path: openssh (ControlMaster pid ${master.pid})`);
   }
 
-  #fallback(why: string, rtt: RttFields = {}): void {
-    this.#emit('data_path', {
-      kind: 'ssh',
-      mode: this.#mode,
-      reason: `OpenSSH data plane unavailable: ${why}`,
-      ...rtt,
-    });
+  #fallback(why: string): void {
+    this.#emit('data_path', { kind: 'ssh', mode: 'openssh', reason: `OpenSSH data plane unavailable: ${why}` });
     this.#deps.log.warn(`data path: ssh (the OpenSSH data plane is unavailable: ${why})`);
   }
 
